@@ -1,0 +1,203 @@
+/**
+ * Every setting, read once, validated once, frozen. A bad or missing setting is a start-up failure that
+ * lists every problem at once (ConfigError), never a 4xx at request time.
+ *
+ * With no Azure settings at all the app runs on embedded defaults: Azurite, SQLite, local key files and a
+ * mail outbox, all under DATA_DIR. Each Azure group (SQL, Blob, Key Vault, SendGrid) switches its own
+ * adapter; inside Azure (WEBSITE_SITE_NAME is set by the platform) every group is required, so a missing
+ * setting can never silently fall back to local files on a server.
+ */
+import path from 'node:path';
+
+export class ConfigError extends TypeError {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export type SqlConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'mssql'; readonly connectionString: string }
+  | { readonly kind: 'mssql'; readonly server: string; readonly database: string };
+
+export type BlobConfig =
+  | { readonly kind: 'azurite-embedded'; readonly location: string }
+  | { readonly kind: 'connection-string'; readonly connectionString: string }
+  | { readonly kind: 'account-url'; readonly accountUrl: string };
+
+export type KeysConfig =
+  | { readonly kind: 'local'; readonly directory: string }
+  | { readonly kind: 'key-vault'; readonly vaultUrl: string; readonly masterKeyName: string };
+
+export type MailConfig =
+  | { readonly kind: 'outbox'; readonly directory: string; readonly from: string }
+  | { readonly kind: 'sendgrid'; readonly apiKey: string; readonly from: string; readonly baseUrl: string | null };
+
+export interface Config {
+  readonly port: number;
+  readonly dataDir: string;
+  /** Public origin of the API (issuer of tokens, links in emails). No trailing slash. */
+  readonly publicBaseUrl: string;
+  readonly sql: SqlConfig;
+  readonly blob: BlobConfig;
+  readonly keys: KeysConfig;
+  readonly mail: MailConfig;
+  /** How long an unwrapped organization KEK may stay in memory (DESIGN §4: at most 5 minutes). */
+  readonly kekCacheTtlInSeconds: number;
+  readonly maxJsonBodyBytes: number;
+  readonly runningInAzure: boolean;
+  /** Human-readable warnings about dev-only defaults, printed loudly at start. */
+  readonly warnings: readonly string[];
+}
+
+/** Every environment variable the config reads. Infra and local.settings.sample.json must match it. */
+export const SETTING_NAMES = [
+  'PORT',
+  'DATA_DIR',
+  'PUBLIC_BASE_URL',
+  'SQL_CONNECTION_STRING',
+  'AZURE_SQL_SERVER',
+  'AZURE_SQL_DATABASE',
+  'BLOB_CONNECTION_STRING',
+  'BLOB_ACCOUNT_URL',
+  'KEY_VAULT_URL',
+  'MASTER_KEY_NAME',
+  'SENDGRID_API_KEY',
+  'SENDGRID_BASE_URL',
+  'MAIL_FROM',
+  'KEK_CACHE_TTL_SECONDS',
+  'MAX_JSON_BODY_BYTES',
+] as const;
+
+export type SettingName = (typeof SETTING_NAMES)[number];
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): Config {
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  const get = (name: SettingName): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === '' ? undefined : value;
+  };
+  const integer = (name: SettingName, fallback: number, min: number, max: number): number => {
+    const raw = get(name);
+    if (raw === undefined) return fallback;
+    const value = Number(raw);
+    if (!/^\d+$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return value;
+  };
+  const url = (name: SettingName, raw: string, requireHttps: boolean): string => {
+    try {
+      const parsed = new URL(raw);
+      if (requireHttps && parsed.protocol !== 'https:') problems.push(`${name} must be an https:// URL`);
+      else if (!['http:', 'https:'].includes(parsed.protocol)) problems.push(`${name} must be an http(s) URL`);
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+    }
+    return raw.replace(/\/+$/, '');
+  };
+
+  const runningInAzure = Boolean(env.WEBSITE_SITE_NAME);
+  const port = integer('PORT', 7071, 0, 65535);
+  const dataDir = path.resolve(cwd, get('DATA_DIR') ?? '.data');
+
+  const publicBaseUrlRaw = get('PUBLIC_BASE_URL');
+  let publicBaseUrl: string;
+  if (publicBaseUrlRaw) publicBaseUrl = url('PUBLIC_BASE_URL', publicBaseUrlRaw, runningInAzure);
+  else {
+    publicBaseUrl = `http://localhost:${port}`;
+    if (runningInAzure) problems.push('PUBLIC_BASE_URL is required in Azure (the https origin clients call)');
+  }
+
+  // SQL
+  let sql: SqlConfig;
+  const sqlConnectionString = get('SQL_CONNECTION_STRING');
+  const azureSqlServer = get('AZURE_SQL_SERVER');
+  const azureSqlDatabase = get('AZURE_SQL_DATABASE');
+  if (sqlConnectionString && (azureSqlServer || azureSqlDatabase)) {
+    problems.push('Set either SQL_CONNECTION_STRING or AZURE_SQL_SERVER + AZURE_SQL_DATABASE, not both');
+  }
+  if (sqlConnectionString) sql = { kind: 'mssql', connectionString: sqlConnectionString };
+  else if (azureSqlServer || azureSqlDatabase) {
+    if (!azureSqlServer) problems.push('AZURE_SQL_SERVER is required with AZURE_SQL_DATABASE');
+    if (!azureSqlDatabase) problems.push('AZURE_SQL_DATABASE is required with AZURE_SQL_SERVER');
+    sql = { kind: 'mssql', server: azureSqlServer ?? '', database: azureSqlDatabase ?? '' };
+  } else {
+    sql = { kind: 'sqlite', file: path.join(dataDir, 'connectid.sqlite') };
+    if (runningInAzure) problems.push('AZURE_SQL_SERVER and AZURE_SQL_DATABASE are required in Azure');
+  }
+
+  // Blob
+  let blob: BlobConfig;
+  const blobConnectionString = get('BLOB_CONNECTION_STRING');
+  const blobAccountUrl = get('BLOB_ACCOUNT_URL');
+  if (blobConnectionString && blobAccountUrl) problems.push('Set either BLOB_CONNECTION_STRING or BLOB_ACCOUNT_URL, not both');
+  if (blobAccountUrl) blob = { kind: 'account-url', accountUrl: url('BLOB_ACCOUNT_URL', blobAccountUrl, true) };
+  else if (blobConnectionString) blob = { kind: 'connection-string', connectionString: blobConnectionString };
+  else {
+    blob = { kind: 'azurite-embedded', location: path.join(dataDir, 'azurite') };
+    if (runningInAzure) problems.push('BLOB_ACCOUNT_URL is required in Azure');
+  }
+
+  // Keys
+  let keys: KeysConfig;
+  const keyVaultUrl = get('KEY_VAULT_URL');
+  const masterKeyName = get('MASTER_KEY_NAME') ?? 'connectid-master';
+  if (!/^[0-9a-zA-Z-]{1,127}$/.test(masterKeyName)) problems.push('MASTER_KEY_NAME may hold only letters, digits and dashes');
+  if (keyVaultUrl) keys = { kind: 'key-vault', vaultUrl: url('KEY_VAULT_URL', keyVaultUrl, true), masterKeyName };
+  else {
+    keys = { kind: 'local', directory: path.join(dataDir, 'keys') };
+    if (runningInAzure) problems.push('KEY_VAULT_URL is required in Azure');
+    else warnings.push(`Using local master key files under ${path.join(dataDir, 'keys')} (development only; use Key Vault in production)`);
+  }
+
+  // Mail
+  let mail: MailConfig;
+  const sendgridApiKey = get('SENDGRID_API_KEY');
+  const mailFrom = get('MAIL_FROM');
+  if (mailFrom !== undefined && !/^[^\s@<>]+@[^\s@<>]+$/.test(mailFrom)) problems.push('MAIL_FROM must be an email address');
+  const sendgridBaseUrl = get('SENDGRID_BASE_URL');
+  if (sendgridApiKey) {
+    if (!mailFrom) problems.push('MAIL_FROM is required with SENDGRID_API_KEY');
+    mail = {
+      kind: 'sendgrid',
+      apiKey: sendgridApiKey,
+      from: mailFrom ?? '',
+      baseUrl: sendgridBaseUrl ? url('SENDGRID_BASE_URL', sendgridBaseUrl, false) : null,
+    };
+  } else {
+    if (sendgridBaseUrl) problems.push('SENDGRID_BASE_URL needs SENDGRID_API_KEY');
+    mail = { kind: 'outbox', directory: path.join(dataDir, 'outbox'), from: mailFrom ?? 'no-reply@connectid.localhost' };
+    if (runningInAzure) problems.push('SENDGRID_API_KEY and MAIL_FROM are required in Azure');
+  }
+
+  const kekCacheTtlInSeconds = integer('KEK_CACHE_TTL_SECONDS', 300, 0, 300);
+  const maxJsonBodyBytes = integer('MAX_JSON_BODY_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return deepFreeze({
+    port,
+    dataDir,
+    publicBaseUrl,
+    sql,
+    blob,
+    keys,
+    mail,
+    kekCacheTtlInSeconds,
+    maxJsonBodyBytes,
+    runningInAzure,
+    warnings,
+  });
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
