@@ -50,6 +50,8 @@ export const errors = {
     new ApiError(401, 'unauthorized', message, { headers: { 'WWW-Authenticate': 'Bearer' } }),
   forbidden: (message = 'Not allowed') => new ApiError(403, 'forbidden', message),
   notFound: (message = 'Not found') => new ApiError(404, 'not_found', message),
+  methodNotAllowed: (allowed: readonly string[]) =>
+    new ApiError(405, 'method_not_allowed', 'This method is not allowed here', { headers: { Allow: [...new Set(allowed)].join(', ') } }),
   conflict: (message: string) => new ApiError(409, 'conflict', message),
   gone: (message: string) => new ApiError(410, 'gone', message),
   payloadTooLarge: (limitInBytes: number) =>

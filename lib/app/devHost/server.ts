@@ -1,0 +1,153 @@
+/**
+ * The dev host: a small Node HTTP server serving the route table exactly as Azure Functions would — same
+ * HttpRequest/HttpResponse classes from @azure/functions, bodies streamed both ways — and firing timers on
+ * their NCRONTAB schedules. It listens on loopback only: it is for one developer's machine, not a server.
+ */
+import { HttpRequest, HttpResponse, type HttpRequestInit } from '@azure/functions';
+import { randomBytes } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { errors } from '../../errors';
+import { invokeRoute } from '../../http/invoke';
+import { problemResponse } from '../../http/problem';
+import { SECURITY_HEADERS } from '../../http/reply';
+import type { RouteDefinition, TimerDefinition } from '../../http/route';
+import type { Services } from '../services';
+import { parseNcrontab } from './ncrontab';
+import { compileRoute } from './routeMatcher';
+
+export interface DevHostOptions {
+  readonly services: Services;
+  readonly routes: readonly RouteDefinition[];
+  readonly timers?: readonly TimerDefinition[];
+  readonly port: number;
+  /** Extra local-only endpoints (e.g. the mail outbox); answered before the route table. */
+  readonly devRoutes?: Readonly<Record<string, (services: Services) => Promise<unknown>>>;
+}
+
+export interface DevHost {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
+  const { services } = options;
+  const compiled = options.routes.map((route) => compileRoute(route.route, route));
+
+  const server = http.createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      services.log.error('dev host failed to answer', { errorName: error instanceof Error ? error.name : typeof error });
+      if (!res.headersSent) res.writeHead(500);
+      res.destroy();
+    });
+  });
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const correlationId = randomBytes(8).toString('hex');
+    const host = req.headers.host ?? `127.0.0.1:${port}`;
+    const url = new URL(req.url ?? '/', `http://${host}`);
+    const method = (req.method ?? 'GET').toUpperCase();
+
+    const dev = options.devRoutes?.[url.pathname];
+    if (dev && method === 'GET') {
+      await send(res, { status: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(await dev(services), null, 2) });
+      return;
+    }
+
+    let allowed: string[] = [];
+    for (const route of compiled) {
+      const params = route.match(url.pathname);
+      if (!params) continue;
+      if (!route.value.methods.includes(method as never)) {
+        allowed = allowed.concat(route.value.methods);
+        continue;
+      }
+      const request = toHttpRequest(req, url, method, params);
+      await send(res, await invokeRoute(route.value, request, services, correlationId));
+      return;
+    }
+    req.resume();
+    const error = allowed.length > 0 ? errors.methodNotAllowed(allowed) : errors.notFound('No such route');
+    const response = problemResponse(error, correlationId, services.log);
+    await send(res, { ...response, headers: { ...SECURITY_HEADERS, ...(response.headers as Record<string, string>) } });
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  let closed = false;
+  for (const timer of options.timers ?? []) {
+    const schedule = parseNcrontab(timer.schedule);
+    const arm = () => {
+      if (closed) return;
+      const delay = Math.max(0, schedule.next(new Date()).getTime() - Date.now());
+      // setTimeout caps at ~24.8 days; re-arm in steps for rarer schedules.
+      const handle = setTimeout(() => {
+        if (delay > 2 ** 31 - 1) return arm();
+        timer
+          .handler({ services, log: services.log })
+          .catch((error: unknown) => services.log.error('timer failed', { timer: timer.name, errorName: error instanceof Error ? error.name : typeof error }))
+          .finally(arm);
+      }, Math.min(delay, 2 ** 31 - 1));
+      timers.push(handle);
+    };
+    arm();
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: async () => {
+      closed = true;
+      for (const handle of timers) clearTimeout(handle);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function toHttpRequest(req: http.IncomingMessage, url: URL, method: string, params: Record<string, string>): HttpRequest {
+  const headers = new Headers();
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
+  // As the Azure front end does: the client address comes from the connection, never from what the client claims.
+  headers.set('x-forwarded-for', req.socket.remoteAddress ?? '');
+  const hasBody = method !== 'GET' && method !== 'HEAD';
+  const nativeRequest = new Request(url, {
+    method,
+    headers,
+    body: hasBody ? (Readable.toWeb(req) as unknown as ReadableStream<Uint8Array>) : undefined,
+    duplex: 'half',
+  } as RequestInit);
+  // The same construction the Functions worker uses for streamed requests (createStreamRequest).
+  return new HttpRequest({ nativeRequest, params } as unknown as HttpRequestInit);
+}
+
+async function send(res: http.ServerResponse, init: ConstructorParameters<typeof HttpResponse>[0]): Promise<void> {
+  const response = new HttpResponse(init);
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  res.writeHead(response.status, headers);
+  if (!response.body) {
+    res.end();
+    return;
+  }
+  const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+  await new Promise<void>((resolve) => {
+    body.on('error', () => {
+      // Headers are already out: the only honest signal left is a broken connection, not a truncated 200.
+      res.destroy();
+      resolve();
+    });
+    res.on('close', () => {
+      body.destroy();
+      resolve();
+    });
+    body.pipe(res);
+  });
+}

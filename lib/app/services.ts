@@ -1,0 +1,102 @@
+/**
+ * The composition root: builds every adapter once from the config. Adapters are loaded lazily (require inside
+ * the branch that needs them) so a cold start only pays for what this configuration uses.
+ */
+import type { Config } from '../config';
+import type { KeyHierarchy } from '../crypto/keyHierarchy';
+import { refuseAllCredentials, type Authenticator } from '../http/guard';
+import type { BlobStore, Clock, KeyProvider, Logger, Mailer, Random, Store } from '../ports';
+import { cryptoRandom, systemClock } from '../system';
+import { createConsoleLogger } from './logger';
+
+export interface Services {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: Logger;
+  readonly store: Store;
+  readonly blobs: BlobStore;
+  readonly keys: KeyProvider;
+  readonly mailer: Mailer;
+  readonly keyHierarchy: KeyHierarchy;
+  readonly authenticator: Authenticator;
+  close(): Promise<void>;
+}
+
+export type ServiceOverrides = Partial<Pick<Services, 'clock' | 'random' | 'log' | 'store' | 'blobs' | 'keys' | 'mailer'>>;
+
+export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
+  const clock = overrides.clock ?? systemClock;
+  const random = overrides.random ?? cryptoRandom;
+  const log = overrides.log ?? createConsoleLogger();
+  const store = overrides.store ?? createStore(config);
+  const blobs = overrides.blobs ?? createBlobStore(config);
+  const keys = overrides.keys ?? createKeyProvider(config);
+  const mailer = overrides.mailer ?? createMailer(config, clock);
+  const { KeyHierarchy } = await import('../crypto/keyHierarchy');
+  const keyHierarchy = new KeyHierarchy({ store, keys, clock, random, kekCacheTtlInSeconds: config.kekCacheTtlInSeconds });
+  return {
+    config,
+    clock,
+    random,
+    log,
+    store,
+    blobs,
+    keys,
+    mailer,
+    keyHierarchy,
+    authenticator: refuseAllCredentials,
+    close: () => store.close(),
+  };
+}
+
+export function createStore(config: Config): Store {
+  const sql = config.sql;
+  if (sql.kind === 'sqlite') {
+    const { createSqliteStore } = require('../adapters/sqlite/sqliteStore') as typeof import('../adapters/sqlite/sqliteStore');
+    return createSqliteStore({ file: sql.file });
+  }
+  const { createMssqlStore } = require('../adapters/mssql/mssqlStore') as typeof import('../adapters/mssql/mssqlStore');
+  return createMssqlStore('connectionString' in sql ? { connectionString: sql.connectionString } : { server: sql.server, database: sql.database });
+}
+
+export function createBlobStore(config: Config): BlobStore {
+  const blob = config.blob;
+  const { createAzureBlobStore } = require('../adapters/blob/azureBlobStore') as typeof import('../adapters/blob/azureBlobStore');
+  if (blob.kind === 'connection-string') return createAzureBlobStore({ connectionString: blob.connectionString });
+  if (blob.kind === 'account-url') return createAzureBlobStore({ accountUrl: blob.accountUrl });
+  // The embedded Azurite is a process the dev host starts and hands in as an override; a CLI command that
+  // never touches blobs must not start a second Azurite on the same files.
+  const unavailable = (): never => {
+    throw new TypeError('Embedded Azurite is not running here: use the dev host (npm start) or set BLOB_CONNECTION_STRING');
+  };
+  return {
+    createContainer: unavailable,
+    deleteContainer: unavailable,
+    upload: unavailable,
+    download: unavailable,
+    getProperties: unavailable,
+    delete: unavailable,
+    list: unavailable,
+  };
+}
+
+export function createKeyProvider(config: Config): KeyProvider {
+  const keys = config.keys;
+  if (keys.kind === 'local') {
+    const { createLocalKeyProvider } = require('../adapters/keys/localKeyProvider') as typeof import('../adapters/keys/localKeyProvider');
+    return createLocalKeyProvider({ directory: keys.directory });
+  }
+  const { createKeyVaultKeyProvider } = require('../adapters/keys/keyVaultKeyProvider') as typeof import('../adapters/keys/keyVaultKeyProvider');
+  return createKeyVaultKeyProvider({ vaultUrl: keys.vaultUrl, masterKeyName: keys.masterKeyName });
+}
+
+export function createMailer(config: Config, clock: Clock): Mailer {
+  const mail = config.mail;
+  if (mail.kind === 'outbox') {
+    const { createOutboxMailer } = require('../adapters/mail/outboxMailer') as typeof import('../adapters/mail/outboxMailer');
+    return createOutboxMailer({ directory: mail.directory, from: mail.from, clock });
+  }
+  const { createSendGridMailer } = require('../adapters/mail/sendGridMailer') as typeof import('../adapters/mail/sendGridMailer');
+  return createSendGridMailer({ apiKey: mail.apiKey, from: mail.from, baseUrl: mail.baseUrl ?? undefined });
+}
