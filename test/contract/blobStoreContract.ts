@@ -144,6 +144,14 @@ export function describeBlobStoreContract(name: string, make: () => BlobStore): 
       expect((await readAll((await store.download(container, 'kept'))!)).toString()).toBe('original');
     });
 
+    it('refuses an upload into a missing container and releases the source stream', async () => {
+      const source = Readable.from([Buffer.from('orphan')]);
+
+      await expect(store.upload(`contract-missing-${randomBytes(4).toString('hex')}`, 'x', source)).rejects.toThrow();
+
+      expect(source.destroyed).toBe(true);
+    });
+
     it('keeps containers apart: the same blob name in two containers holds two blobs', async () => {
       const first = await newContainer();
       const second = await newContainer();

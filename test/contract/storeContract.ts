@@ -130,7 +130,8 @@ export function describeStoreContract(name: string, makeStore: () => Promise<Sto
 
       const full = await select(store, 'full');
       expect(full).toMatchObject({ id: 'full', label: 'Zoë ✓ 日本語 😀', small: -2_147_483_648, large: 1_700_000_000_000 });
-      expect(Buffer.isBuffer(full?.bytes) && full.bytes.equals(bytes)).toBe(true);
+      expect(Buffer.isBuffer(full?.bytes)).toBe(true);
+      expect(full?.bytes).toEqual(bytes);
       expect([1, true]).toContain(full?.flag);
 
       const falsy = await select(store, 'false');

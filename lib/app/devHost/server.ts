@@ -72,7 +72,7 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
     req.resume();
     const error = allowed.length > 0 ? errors.methodNotAllowed(allowed) : errors.notFound('No such route');
     const response = problemResponse(error, correlationId, services.log);
-    await send(res, { ...response, headers: { ...SECURITY_HEADERS, ...(response.headers as Record<string, string>) } });
+    await send(res, { ...response, headers: { ...SECURITY_HEADERS, ...(response.headers as Record<string, string>), 'X-Correlation-Id': correlationId } });
   }
 
   const timers: NodeJS.Timeout[] = [];

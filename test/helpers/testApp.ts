@@ -1,0 +1,76 @@
+/**
+ * The whole app on real local parts for a test: SQLite in a temp directory, the shared in-memory Azurite
+ * (started by globalSetup), local key files, and an outbox. Time can be frozen and moved with the FakeClock.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createAzureBlobStore } from '../../lib/adapters/blob/azureBlobStore';
+import { createLocalKeyProvider } from '../../lib/adapters/keys/localKeyProvider';
+import { startDevHost, type DevHost } from '../../lib/app/devHost/server';
+import { silentLogger } from '../../lib/app/logger';
+import { routes as appRoutes, timers as appTimers } from '../../lib/app/routeTable';
+import { createServices, type ServiceOverrides, type Services } from '../../lib/app/services';
+import { loadConfig, type Env } from '../../lib/config';
+import type { RouteDefinition } from '../../lib/http/route';
+import type { Clock } from '../../lib/ports';
+
+export class FakeClock implements Clock {
+  constructor(private current = new Date('2026-11-21T10:00:00Z')) {}
+  now(): Date {
+    return new Date(this.current);
+  }
+  advance(milliseconds: number): void {
+    this.current = new Date(this.current.getTime() + milliseconds);
+  }
+  set(date: Date): void {
+    this.current = new Date(date);
+  }
+}
+
+export function azuriteConnectionString(): string {
+  const connectionString = process.env.TEST_AZURITE_CONNECTION_STRING;
+  if (!connectionString) throw new Error('globalSetup did not start Azurite');
+  return connectionString;
+}
+
+export function makeTempDir(prefix = 'connectid-test-'): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+export interface TestApp {
+  readonly services: Services;
+  readonly dataDir: string;
+  readonly clock: FakeClock;
+  readonly host: DevHost;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+export async function startTestApp(options: { env?: Env; routes?: readonly RouteDefinition[]; overrides?: ServiceOverrides } = {}): Promise<TestApp> {
+  const dataDir = makeTempDir();
+  const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', BLOB_CONNECTION_STRING: azuriteConnectionString(), ...options.env });
+  const clock = new FakeClock();
+  const services = await createServices(config, {
+    clock,
+    log: silentLogger,
+    blobs: createAzureBlobStore({ connectionString: azuriteConnectionString() }),
+    // 2048-bit keys keep test start-up fast; the key provider's own tests create a real 4096-bit key.
+    keys: createLocalKeyProvider({ directory: path.join(dataDir, 'keys'), modulusLength: 2048 }),
+    ...options.overrides,
+  });
+  await services.store.migrate();
+  const host = await startDevHost({ services, routes: options.routes ?? appRoutes, timers: appTimers, port: 0 });
+  return {
+    services,
+    dataDir,
+    clock,
+    host,
+    url: host.url,
+    close: async () => {
+      await host.close();
+      await services.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
