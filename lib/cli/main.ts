@@ -35,18 +35,22 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     else process.stdout.write(`${result.text}\n`);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError) return fail(json, error.message, 1);
+    if (error instanceof ConfigError) return fail(json, error.message, 1, { problems: error.problems });
     if (error instanceof CliError) return fail(json, error.message, error.exitCode);
     // parseArgs reports unknown or malformed options with a code; say which, not a stack.
-    if (error instanceof TypeError && 'code' in error && String(error.code).startsWith('ERR_PARSE_ARGS')) {
+    if (isParseArgsError(error)) {
       return fail(json, `${error.message}\n\n${usage()}`, 2);
     }
     return fail(json, `connectid ${name} failed: ${error instanceof Error ? error.message : String(error)}`, 1);
   }
 }
 
-function fail(json: boolean, message: string, code: number): number {
-  if (json) process.stdout.write(`${JSON.stringify({ error: message.split('\n')[0] })}\n`);
+function isParseArgsError(error: unknown): error is Error {
+  return typeof error === 'object' && error !== null && String((error as { code?: unknown }).code).startsWith('ERR_PARSE_ARGS');
+}
+
+function fail(json: boolean, message: string, code: number, details: Record<string, unknown> = {}): number {
+  if (json) process.stdout.write(`${JSON.stringify({ error: message.split('\n')[0], ...details })}\n`);
   process.stderr.write(`${message}\n`);
   return code;
 }
