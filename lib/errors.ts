@@ -8,6 +8,7 @@ export type ApiErrorCode =
   | 'payload_too_large'
   | 'length_required'
   | 'unauthorized'
+  | 'invalid_token'
   | 'insufficient_user_authentication'
   | 'forbidden'
   | 'not_found'

@@ -14,7 +14,13 @@ app.setup({ enableHttpStream: true });
 
 let services: Promise<Services> | undefined;
 function getServices(): Promise<Services> {
-  services ??= createServices(loadConfig()).catch((error: unknown) => {
+  services ??= createServices(loadConfig())
+    .then(async (created) => {
+      // Audit entries are written inside transactions and need the column key already loaded.
+      await created.keyHierarchy.columnCipher();
+      return created;
+    })
+    .catch((error: unknown) => {
     services = undefined;
     throw error;
   });

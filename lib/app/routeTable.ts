@@ -4,13 +4,56 @@
  * stop the app at load time.
  */
 import { definition as docs } from '../../functions/docs';
+import { definition as acceptInvite } from '../../functions/acceptInvite';
+import { definition as confirmPasswordReset } from '../../functions/confirmPasswordReset';
+import { definition as createApiKey } from '../../functions/createApiKey';
+import { definition as createOrganization } from '../../functions/createOrganization';
+import { definition as getMe } from '../../functions/getMe';
+import { definition as inviteMember } from '../../functions/inviteMember';
+import { definition as jwks } from '../../functions/jwks';
+import { definition as listApiKeys } from '../../functions/listApiKeys';
+import { definition as listMembers } from '../../functions/listMembers';
+import { definition as listOrganizations } from '../../functions/listOrganizations';
+import { definition as oauthRevoke } from '../../functions/oauthRevoke';
+import { definition as oauthToken } from '../../functions/oauthToken';
+import { definition as openidConfiguration } from '../../functions/openidConfiguration';
+import { definition as requestPasswordReset } from '../../functions/requestPasswordReset';
+import { definition as revokeApiKey } from '../../functions/revokeApiKey';
+import { definition as rotateApiKey } from '../../functions/rotateApiKey';
+import { definition as signUpRequester } from '../../functions/signUpRequester';
+import { definition as updateMember } from '../../functions/updateMember';
+import { definition as verifyEmail } from '../../functions/verifyEmail';
 import { definition as health } from '../../functions/health';
 import { definition as jsonSchema } from '../../functions/jsonSchema';
 import { definition as openapiDocument } from '../../functions/openapiDocument';
 import type { RouteDefinition, TimerDefinition } from '../http/route';
 import { ROLES } from '../http/route';
 
-export const routes: readonly RouteDefinition[] = validateRoutes([health, openapiDocument, jsonSchema, docs]);
+export const routes: readonly RouteDefinition[] = validateRoutes([
+  health,
+  openapiDocument,
+  jsonSchema,
+  docs,
+  openidConfiguration,
+  jwks,
+  oauthToken,
+  oauthRevoke,
+  signUpRequester,
+  verifyEmail,
+  requestPasswordReset,
+  confirmPasswordReset,
+  acceptInvite,
+  getMe,
+  listOrganizations,
+  createOrganization,
+  listMembers,
+  inviteMember,
+  updateMember,
+  listApiKeys,
+  createApiKey,
+  rotateApiKey,
+  revokeApiKey,
+]);
 
 export const timers: readonly TimerDefinition[] = [];
 

@@ -4,7 +4,8 @@
  */
 import type { Config } from '../config';
 import type { KeyHierarchy } from '../crypto/keyHierarchy';
-import { refuseAllCredentials, type Authenticator } from '../http/guard';
+import type { SigningKeys } from '../domain/tokens/signingKeys';
+import type { Authenticator } from '../http/guard';
 import type { BlobStore, Clock, KeyProvider, Logger, Mailer, Random, Store } from '../ports';
 import { cryptoRandom, systemClock } from '../system';
 import { createConsoleLogger } from './logger';
@@ -19,6 +20,8 @@ export interface Services {
   readonly keys: KeyProvider;
   readonly mailer: Mailer;
   readonly keyHierarchy: KeyHierarchy;
+  /** Token signing keys (ES256), one instance per process so unwrapped keys are cached once. */
+  readonly signingKeys: SigningKeys;
   readonly authenticator: Authenticator;
   close(): Promise<void>;
 }
@@ -35,7 +38,10 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const mailer = overrides.mailer ?? createMailer(config, clock);
   const { KeyHierarchy } = await import('../crypto/keyHierarchy');
   const keyHierarchy = new KeyHierarchy({ store, keys, clock, random, kekCacheTtlInSeconds: config.kekCacheTtlInSeconds });
-  return {
+  const { SigningKeys } = await import('../domain/tokens/signingKeys');
+  const signingKeys = new SigningKeys({ store, keys, clock, random });
+  const { createTokenAuthenticator } = await import('../domain/auth/authenticator');
+  const services: Services = {
     config,
     clock,
     random,
@@ -45,9 +51,15 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     keys,
     mailer,
     keyHierarchy,
-    authenticator: refuseAllCredentials,
+    signingKeys,
+    // The authenticator reads sessions and keys through these same services.
+    get authenticator() {
+      return authenticator;
+    },
     close: () => store.close(),
   };
+  const authenticator = createTokenAuthenticator(services);
+  return services;
 }
 
 export function createStore(config: Config): Store {

@@ -5,13 +5,9 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../config';
 import { commands, type Command } from './commands';
+import { CliError } from './errors';
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+export { CliError };
 
 export async function run(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [name, ...rest] = argv;
@@ -33,7 +29,7 @@ export async function run(argv: readonly string[], env: NodeJS.ProcessEnv = proc
     const result = await command.run(config, values as Record<string, string | boolean | undefined>);
     if (json) process.stdout.write(`${JSON.stringify(result.json)}\n`);
     else process.stdout.write(`${result.text}\n`);
-    return 0;
+    return result.exitCode ?? 0;
   } catch (error) {
     if (error instanceof ConfigError) return fail(json, error.message, 1, { problems: error.problems });
     if (error instanceof CliError) return fail(json, error.message, error.exitCode);

@@ -8,6 +8,8 @@
  * The context (a column name such as "users.email") is authenticated, so a value copied into another column
  * fails to decrypt, and it separates blind indexes, so equal values in two columns do not link.
  * Encryption and index keys are derived separately (HKDF, RFC 5869) so the index key can never decrypt.
+ * The audit log's MAC key is derived from the same root under its own label, so no extra wrapped key (and no
+ * extra master-key unwrap) is needed, and it can neither decrypt nor compute blind indexes.
  */
 import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Random } from '../ports';
@@ -20,6 +22,7 @@ const KEY_SIZE = 32;
 const HKDF_SALT = Buffer.from('connectid/column-keys', 'utf8');
 const ENCRYPTION_INFO = 'connectid column encryption v1';
 const BLIND_INDEX_INFO = 'connectid column blind index v1';
+const AUDIT_MAC_INFO = 'connectid audit mac v1';
 
 /** A column value failed to decrypt: tampered with, moved from another column, or sealed under another key. */
 export class ColumnDecryptError extends Error {
@@ -43,6 +46,7 @@ export function normalizeEmail(email: string): string {
 export class ColumnCipher {
   private readonly encryptionKey: Buffer;
   private readonly indexKey: Buffer;
+  private readonly auditMacKey: Buffer;
 
   constructor(
     rootKey: Buffer,
@@ -51,6 +55,12 @@ export class ColumnCipher {
     if (rootKey.length !== KEY_SIZE) throw new RangeError(`The column root key must be ${KEY_SIZE} bytes`);
     this.encryptionKey = hkdfSha256(rootKey, HKDF_SALT, ENCRYPTION_INFO, KEY_SIZE);
     this.indexKey = hkdfSha256(rootKey, HKDF_SALT, BLIND_INDEX_INFO, KEY_SIZE);
+    this.auditMacKey = hkdfSha256(rootKey, HKDF_SALT, AUDIT_MAC_INFO, KEY_SIZE);
+  }
+
+  /** A copy of the HMAC-SHA-256 key that chains the audit log (lib/domain/audit). */
+  auditKey(): Buffer {
+    return Buffer.from(this.auditMacKey);
   }
 
   encrypt(value: string, context: string): Buffer {

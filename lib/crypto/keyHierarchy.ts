@@ -95,6 +95,14 @@ export class KeyHierarchy {
     return this.columnCipherLoad;
   }
 
+  /**
+   * The audit log's MAC key, derived from the column root key: a database writer without the master key
+   * cannot recompute the chain. Cached with the column cipher, so load it before opening a transaction.
+   */
+  async auditKey(): Promise<Buffer> {
+    return (await this.columnCipher()).auditKey();
+  }
+
   forgetCachedKeys(): void {
     this.keks.clear();
     this.columnCipherLoad = null;

@@ -60,6 +60,7 @@ export async function startTestApp(options: { env?: Env; routes?: readonly Route
     ...options.overrides,
   });
   await services.store.migrate();
+  await services.keyHierarchy.columnCipher();
   const host = await startDevHost({ services, routes: options.routes ?? appRoutes, timers: appTimers, port: 0 });
   return {
     services,

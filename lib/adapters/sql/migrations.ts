@@ -10,6 +10,10 @@
 import type { Store } from '../../ports';
 import type { Dialect } from './dialect';
 import { p, sql } from './params';
+import { identityMigration } from '../../domain/accounts/schema';
+import { auditMigration } from '../../domain/audit/schema';
+import { throttleMigration } from '../../domain/throttle/schema';
+import { signingKeysMigration } from '../../domain/tokens/schema';
 
 export interface Migration {
   readonly version: number;
@@ -18,7 +22,16 @@ export interface Migration {
 }
 
 export const MIGRATIONS: readonly Migration[] = [
-  {
+  foundation(),
+  // Each domain owns its tables; the list here fixes the order in which they were introduced.
+  identityMigration,
+  auditMigration,
+  throttleMigration,
+  signingKeysMigration,
+];
+
+function foundation(): Migration {
+  return {
     version: 1,
     name: 'foundation',
     up: (d) => [
@@ -44,8 +57,8 @@ export const MIGRATIONS: readonly Migration[] = [
         CONSTRAINT pk_idempotency_keys PRIMARY KEY (scope, idem_key)
       )`,
     ],
-  },
-];
+  };
+}
 
 /**
  * Applies the pending migrations in version order, each in its own transaction together with its

@@ -1,0 +1,176 @@
+/**
+ * Sessions: one per sign-in, carrying one family of rotating refresh tokens (DESIGN §5: 30 days absolute,
+ * 7 days idle). A refresh token works once; presenting a spent one means it was stolen or replayed, so the
+ * whole family (the session) is revoked and the event audited. Access tokens carry the session id (`sid`), and
+ * the authenticator checks the session on every request, so a revocation bites on the very next call.
+ */
+import { createHash } from 'node:crypto';
+import { p, sql } from '../../adapters/sql/params';
+import type { Services } from '../../app/services';
+import type { Role } from '../../http/route';
+import type { SqlExecutor } from '../../ports';
+import { appendAudit, orgChain, requesterChain } from '../audit/audit';
+import { OAuthError } from './oauthError';
+
+export const REFRESH_ABSOLUTE_TTL_IN_SECONDS = 30 * 24 * 3600;
+export const REFRESH_IDLE_TTL_IN_SECONDS = 7 * 24 * 3600;
+
+export interface Session {
+  readonly id: string;
+  readonly userId: string;
+  readonly role: Role;
+  readonly organizationId: string | null;
+  readonly apiKeyId: string | null;
+  readonly amr: readonly string[];
+  readonly mfaAt: number | null;
+  readonly authTime: number;
+}
+
+type SessionRow = {
+  id: string;
+  user_id: string;
+  role: string;
+  organization_id: string | null;
+  api_key_id: string | null;
+  amr: string;
+  mfa_at: number | null;
+  auth_time: number;
+  idle_expires_at: number;
+  absolute_expires_at: number;
+  revoked_at: number | null;
+};
+
+function hashRefreshToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function toSession(row: SessionRow): Session {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    role: row.role as Role,
+    organizationId: row.organization_id,
+    apiKeyId: row.api_key_id,
+    amr: row.amr.split(' ').filter(Boolean),
+    mfaAt: row.mfa_at === null ? null : Number(row.mfa_at),
+    authTime: Number(row.auth_time),
+  };
+}
+
+async function issueRefreshToken(tx: SqlExecutor, services: Services, sessionId: string): Promise<string> {
+  const token = `rt_${services.random.bytes(32).toString('base64url')}`;
+  await tx.execute(
+    sql('INSERT INTO refresh_tokens (token_hash, session_id, created_at, used_at) VALUES (@hash, @session, @now, NULL)', {
+      hash: p.text(hashRefreshToken(token)),
+      session: p.text(sessionId),
+      now: p.bigint(services.clock.now().getTime()),
+    }),
+  );
+  return token;
+}
+
+export async function startSession(
+  tx: SqlExecutor,
+  services: Services,
+  input: { userId: string; role: Role; organizationId: string | null; apiKeyId: string | null; amr: readonly string[]; mfaAt: number | null },
+): Promise<{ session: Session; refreshToken: string }> {
+  const now = services.clock.now().getTime();
+  const id = services.random.id();
+  const authTime = Math.floor(now / 1000);
+  await tx.execute(
+    sql(
+      `INSERT INTO sessions (id, user_id, role, organization_id, api_key_id, amr, mfa_at, auth_time, created_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason)
+       VALUES (@id, @user, @role, @org, @akid, @amr, @mfaAt, @authTime, @now, @idle, @absolute, NULL, NULL)`,
+      {
+        id: p.text(id),
+        user: p.text(input.userId),
+        role: p.text(input.role),
+        org: p.text(input.organizationId),
+        akid: p.text(input.apiKeyId),
+        amr: p.text(input.amr.join(' ')),
+        mfaAt: p.bigint(input.mfaAt),
+        authTime: p.bigint(authTime),
+        now: p.bigint(now),
+        idle: p.bigint(now + REFRESH_IDLE_TTL_IN_SECONDS * 1000),
+        absolute: p.bigint(now + REFRESH_ABSOLUTE_TTL_IN_SECONDS * 1000),
+      },
+    ),
+  );
+  const refreshToken = await issueRefreshToken(tx, services, id);
+  return {
+    session: { id, userId: input.userId, role: input.role, organizationId: input.organizationId, apiKeyId: input.apiKeyId, amr: input.amr, mfaAt: input.mfaAt, authTime },
+    refreshToken,
+  };
+}
+
+/**
+ * Spends a refresh token and issues its successor. A spent token revokes its family (RFC 6819 §5.2.2.3,
+ * OAuth 2.0 Security BCP §4.14); an unknown, expired or revoked one is `invalid_grant`.
+ */
+export async function rotateRefreshToken(
+  services: Services,
+  refreshToken: string,
+  client: { apiKeyId: string | null },
+): Promise<{ session: Session; refreshToken: string }> {
+  const now = services.clock.now().getTime();
+  const hash = hashRefreshToken(refreshToken);
+  const outcome = await services.store.transaction(async (tx) => {
+    const [row] = await tx.query<SessionRow & { used_at: number | null }>(
+      sql(
+        `SELECT s.id, s.user_id, s.role, s.organization_id, s.api_key_id, s.amr, s.mfa_at, s.auth_time, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, r.used_at
+         FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = @hash`,
+        { hash: p.text(hash) },
+      ),
+    );
+    if (!row || row.revoked_at !== null) return { kind: 'invalid' as const };
+    if (row.used_at !== null) {
+      await revokeSessionIn(tx, now, row.id, 'refresh_token_reuse');
+      await appendAudit(tx, services, {
+        chain: row.organization_id ? orgChain(row.organization_id) : requesterChain(row.user_id),
+        action: 'token_family.revoked',
+        actor: { type: 'system', id: null },
+        target: { type: 'session', id: row.id },
+        details: { reason: 'refresh_token_reuse' },
+      });
+      return { kind: 'reused' as const };
+    }
+    if (Number(row.idle_expires_at) <= now || Number(row.absolute_expires_at) <= now) return { kind: 'invalid' as const };
+    // A session minted with an API key stays bound to it: checked before spending, so a wrong client burns nothing.
+    if (row.api_key_id !== null && row.api_key_id !== client.apiKeyId) return { kind: 'wrong_client' as const };
+    // Conditional on used_at IS NULL: of two concurrent refreshes with the same token, exactly one wins.
+    const spent = await tx.execute(
+      sql('UPDATE refresh_tokens SET used_at = @now WHERE token_hash = @hash AND used_at IS NULL', { now: p.bigint(now), hash: p.text(hash) }),
+    );
+    if (spent.rowsAffected !== 1) return { kind: 'invalid' as const };
+    const idle = Math.min(now + REFRESH_IDLE_TTL_IN_SECONDS * 1000, Number(row.absolute_expires_at));
+    await tx.execute(sql('UPDATE sessions SET idle_expires_at = @idle WHERE id = @id', { idle: p.bigint(idle), id: p.text(row.id) }));
+    return { kind: 'rotated' as const, session: toSession(row), refreshToken: await issueRefreshToken(tx, services, row.id) };
+  });
+  // The reuse revocation must commit even though the caller is refused, so the error is thrown after the transaction.
+  if (outcome.kind === 'wrong_client') throw new OAuthError('invalid_grant', 'This refresh token must be used with the API key it was issued to');
+  if (outcome.kind !== 'rotated') throw new OAuthError('invalid_grant', 'The refresh token is invalid, expired or revoked');
+  return { session: outcome.session, refreshToken: outcome.refreshToken };
+}
+
+async function revokeSessionIn(tx: SqlExecutor, now: number, sessionId: string, reason: string): Promise<void> {
+  await tx.execute(
+    sql('UPDATE sessions SET revoked_at = @now, revoked_reason = @reason WHERE id = @id AND revoked_at IS NULL', {
+      now: p.bigint(now),
+      reason: p.text(reason),
+      id: p.text(sessionId),
+    }),
+  );
+}
+
+/** RFC 7009: revoking a refresh token ends its whole session; unknown tokens are not an error. */
+export async function revokeRefreshToken(services: Services, refreshToken: string): Promise<void> {
+  const [row] = await services.store.query<{ session_id: string }>(
+    sql('SELECT session_id FROM refresh_tokens WHERE token_hash = @hash', { hash: p.text(hashRefreshToken(refreshToken)) }),
+  );
+  if (!row) return;
+  await services.store.transaction((tx) => revokeSessionIn(tx, services.clock.now().getTime(), row.session_id, 'revoked_by_client'));
+}
+
+export async function revokeSession(services: Services, sessionId: string, reason: string): Promise<void> {
+  await services.store.transaction((tx) => revokeSessionIn(tx, services.clock.now().getTime(), sessionId, reason));
+}
