@@ -32,13 +32,3 @@ export async function guard(policy: AuthPolicy, request: HttpRequest, authentica
   }
   return principal;
 }
-
-/** Until tokens exist (identity issue), no bearer credential can be valid: refuse any that is presented. */
-export const refuseAllCredentials: Authenticator = {
-  async authenticate(request) {
-    if (request.headers.get('authorization') === null) return null;
-    throw new ApiError(401, 'unauthorized', 'The access token is not valid', {
-      headers: { 'WWW-Authenticate': 'Bearer error="invalid_token"' },
-    });
-  },
-};
