@@ -1,6 +1,8 @@
 import { acceptInvite } from '../lib/domain/accounts/invitations';
 import { AcceptInviteRequest } from '../lib/domain/accounts/schemas';
+import { guardedTokenUse } from '../lib/domain/auth/guessing';
 import { readJson } from '../lib/http/body';
+import { clientIp } from '../lib/http/clientIp';
 import { json } from '../lib/http/reply';
 import { defineRoute } from '../lib/http/route';
 
@@ -20,5 +22,8 @@ export const definition = defineRoute({
       403: { description: 'The address has an account and the password is not its password', schema: 'Problem' },
     },
   },
-  handler: async (request, { services }) => json(200, await acceptInvite(services, await readJson(request, AcceptInviteRequest, services.config.maxJsonBodyBytes))),
+  handler: async (request, { services }) => {
+    const input = await readJson(request, AcceptInviteRequest, services.config.maxJsonBodyBytes);
+    return json(200, await guardedTokenUse(services, clientIp(request), () => acceptInvite(services, input)));
+  },
 });

@@ -1,6 +1,8 @@
 import { confirmPasswordReset } from '../lib/domain/accounts/passwordReset';
 import { PasswordResetConfirmRequest } from '../lib/domain/accounts/schemas';
+import { guardedTokenUse } from '../lib/domain/auth/guessing';
 import { readJson } from '../lib/http/body';
+import { clientIp } from '../lib/http/clientIp';
 import { noContent } from '../lib/http/reply';
 import { defineRoute } from '../lib/http/route';
 
@@ -16,7 +18,8 @@ export const definition = defineRoute({
     responses: { 204: { description: 'Password changed' }, 400: { description: 'invalid_token or invalid password', schema: 'Problem' } },
   },
   handler: async (request, { services }) => {
-    await confirmPasswordReset(services, await readJson(request, PasswordResetConfirmRequest, services.config.maxJsonBodyBytes));
+    const input = await readJson(request, PasswordResetConfirmRequest, services.config.maxJsonBodyBytes);
+    await guardedTokenUse(services, clientIp(request), () => confirmPasswordReset(services, input));
     return noContent();
   },
 });

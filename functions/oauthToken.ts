@@ -34,7 +34,7 @@ export const definition = defineRoute({
         if (error instanceof ApiError) throw new OAuthError('invalid_request', error.message);
         throw error;
       }
-      const client = await authenticateClient(services, credentials);
+      const client = await authenticateClient(services, credentials, clientIp(request));
       const required = (name: string): string => {
         const value = parameters[name];
         if (!value) throw new OAuthError('invalid_request', `The parameter ${name} is required`);

@@ -1,6 +1,8 @@
 import { verifyEmail } from '../lib/domain/accounts/requesters';
 import { VerifyEmailRequest } from '../lib/domain/accounts/schemas';
+import { guardedTokenUse } from '../lib/domain/auth/guessing';
 import { readJson } from '../lib/http/body';
+import { clientIp } from '../lib/http/clientIp';
 import { noContent } from '../lib/http/reply';
 import { defineRoute } from '../lib/http/route';
 
@@ -19,7 +21,8 @@ export const definition = defineRoute({
     },
   },
   handler: async (request, { services }) => {
-    await verifyEmail(services, await readJson(request, VerifyEmailRequest, services.config.maxJsonBodyBytes));
+    const input = await readJson(request, VerifyEmailRequest, services.config.maxJsonBodyBytes);
+    await guardedTokenUse(services, clientIp(request), () => verifyEmail(services, input));
     return noContent();
   },
 });

@@ -13,6 +13,7 @@ import { definition as inviteMember } from '../../functions/inviteMember';
 import { definition as jwks } from '../../functions/jwks';
 import { definition as listApiKeys } from '../../functions/listApiKeys';
 import { definition as listMembers } from '../../functions/listMembers';
+import { definition as listOrganizationAudit } from '../../functions/listOrganizationAudit';
 import { definition as listOrganizations } from '../../functions/listOrganizations';
 import { definition as oauthRevoke } from '../../functions/oauthRevoke';
 import { definition as oauthToken } from '../../functions/oauthToken';
@@ -53,6 +54,7 @@ export const routes: readonly RouteDefinition[] = validateRoutes([
   createApiKey,
   rotateApiKey,
   revokeApiKey,
+  listOrganizationAudit,
 ]);
 
 export const timers: readonly TimerDefinition[] = [];

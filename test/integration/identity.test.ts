@@ -271,6 +271,29 @@ describe('brute force', () => {
 });
 
 describe('the audit trail', () => {
+  test('an admin reads their organization log newest first, filters it, pages it, and exports CSV', async () => {
+    const admin = await login(app, 'admin@acme.example', { scope: `org:${acme.organizationId}` });
+    const page = await api(app, 'GET', `/v1/organizations/${acme.organizationId}/audit?limit=2`, { token: admin.access_token });
+    expect(page.status).toBe(200);
+    expect(page.body.items).toHaveLength(2);
+    expect(page.body.items[0].seq).toBeGreaterThan(page.body.items[1].seq);
+    const next = await api(app, 'GET', `/v1/organizations/${acme.organizationId}/audit?limit=2&cursor=${page.body.nextCursor}`, { token: admin.access_token });
+    expect(next.body.items[0].seq).toBeLessThan(page.body.items[1].seq);
+
+    const rotations = await api(app, 'GET', `/v1/organizations/${acme.organizationId}/audit?action=api_key.rotated`, { token: admin.access_token });
+    expect(rotations.body.items.length).toBeGreaterThan(0);
+    expect(rotations.body.items.every((item: { action: string }) => item.action === 'api_key.rotated')).toBe(true);
+
+    const csv = await fetch(`${app.url}/v1/organizations/${acme.organizationId}/audit?format=csv&action=api_key.created`, { headers: { Authorization: `Bearer ${admin.access_token}` } });
+    expect(csv.headers.get('content-type')).toBe('text/csv; charset=utf-8');
+    const lines = (await csv.text()).trim().split('\r\n');
+    expect(lines[0]).toBe('"id","seq","occurredAt","actorType","actorId","action","targetType","targetId","details"');
+    expect(lines.length).toBeGreaterThan(1);
+
+    expect((await api(app, 'GET', `/v1/organizations/${acme.organizationId}/audit?from=yesterday`, { token: admin.access_token })).status).toBe(400);
+    expect((await api(app, 'GET', `/v1/organizations/${globex.organizationId}/audit`, { token: admin.access_token })).status).toBe(404);
+  });
+
   test('key and member events are chained, and verify-audit detects an edited entry', async () => {
     let stdout = '';
     const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
@@ -299,3 +322,4 @@ describe('the audit trail', () => {
     }
   });
 });
+

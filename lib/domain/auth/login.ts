@@ -15,6 +15,7 @@ import { findUserByEmail, type User } from '../accounts/users';
 import { mail } from '../mail/templates';
 import { assertNotThrottled, createThrottleSubjects, recordFailure, recordSuccess } from '../throttle/throttle';
 import { issueAccessToken } from '../tokens/accessTokens';
+import { guardedClientAuthentication } from './guessing';
 import { OAuthError } from './oauthError';
 import { rotateRefreshToken, startSession, type Session } from './sessions';
 
@@ -41,9 +42,11 @@ async function throttleSubjects(services: Services) {
   return createThrottleSubjects((value) => cipher.blindIndex(value, 'throttle'));
 }
 
-export async function authenticateClient(services: Services, credentials: ClientCredentials | null): Promise<AuthenticatedApiKey | null> {
+export async function authenticateClient(services: Services, credentials: ClientCredentials | null, ip: string): Promise<AuthenticatedApiKey | null> {
   if (!credentials) return null;
-  const key = await authenticateApiKey(services.store, services, credentials.clientId, credentials.clientSecret);
+  const key = await guardedClientAuthentication(services, ip, credentials.clientId, () =>
+    authenticateApiKey(services.store, services, credentials.clientId, credentials.clientSecret),
+  );
   if (!key) throw new OAuthError('invalid_client', 'Client authentication failed', 401, {}, { 'WWW-Authenticate': 'Basic realm="connectid"' });
   return key;
 }
