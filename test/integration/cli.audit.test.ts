@@ -5,23 +5,11 @@ import { createSqliteStore } from '../../lib/adapters/sqlite/sqliteStore';
 import { p, sql } from '../../lib/adapters/sql/params';
 import { silentLogger } from '../../lib/app/logger';
 import { createServices } from '../../lib/app/services';
-import { run } from '../../lib/cli/main';
 import { loadConfig } from '../../lib/config';
 import { appendAudit, orgChain, requesterChain } from '../../lib/domain/audit/audit';
+import { cli } from '../helpers/cli';
 import { makeTempDir } from '../helpers/testApp';
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await run(args, env), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const ORG = orgChain('org-1');
 const REQUESTER = requesterChain('user-1');

@@ -1,20 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { run } from '../../lib/cli/main';
+import { cli } from '../helpers/cli';
 import { makeTempDir } from '../helpers/testApp';
 
-async function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
-  const err = jest.spyOn(process.stderr, 'write').mockImplementation((chunk) => ((stderr += String(chunk)), true));
-  try {
-    return { code: await run(args, env), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 describe('npx connectid', () => {
   let dataDir: string;

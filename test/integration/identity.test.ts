@@ -2,7 +2,7 @@
  * The identity door, over HTTP against the dev host: API keys that die at once, tokens bound to them,
  * refresh-token reuse, organization isolation, lockout, and the audit trail of it all.
  */
-import { run } from '../../lib/cli/main';
+import { cli } from '../helpers/cli';
 import { startTestApp, type TestApp } from '../helpers/testApp';
 import {
   api,
@@ -295,31 +295,26 @@ describe('the audit trail', () => {
   });
 
   test('key and member events are chained, and verify-audit detects an edited entry', async () => {
-    let stdout = '';
-    const spy = jest.spyOn(process.stdout, 'write').mockImplementation((chunk) => ((stdout += String(chunk)), true));
     const env = { DATA_DIR: app.dataDir, BLOB_CONNECTION_STRING: process.env.TEST_AZURITE_CONNECTION_STRING };
-    try {
-      expect(await run(['verify-audit', '--json'], env)).toBe(0);
-      const intact = JSON.parse(stdout);
-      expect(intact.problems).toEqual([]);
-      expect(intact.eventsChecked).toBeGreaterThan(10);
+    const verified = await cli(['verify-audit', '--json'], env);
+    expect(verified.code).toBe(0);
+    const intact = JSON.parse(verified.stdout);
+    expect(intact.problems).toEqual([]);
+    expect(intact.eventsChecked).toBeGreaterThan(10);
 
-      const actions = await app.services.store.query<{ action: string }>({
-        text: 'SELECT action FROM audit_events WHERE chain = @chain',
-        params: { chain: { type: 'text', value: `org:${acme.organizationId}` } },
-      });
-      expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['organization.created', 'api_key.created', 'api_key.rotated', 'api_key.revoked', 'member.disabled', 'auth.login.succeeded']));
+    const actions = await app.services.store.query<{ action: string }>({
+      text: 'SELECT action FROM audit_events WHERE chain = @chain',
+      params: { chain: { type: 'text', value: `org:${acme.organizationId}` } },
+    });
+    expect(actions.map((a) => a.action)).toEqual(expect.arrayContaining(['organization.created', 'api_key.created', 'api_key.rotated', 'api_key.revoked', 'member.disabled', 'auth.login.succeeded']));
 
-      await app.services.store.execute({
-        text: `UPDATE audit_events SET action = 'api_key.created' WHERE chain = @chain AND action = 'api_key.revoked'`,
-        params: { chain: { type: 'text', value: `org:${acme.organizationId}` } },
-      });
-      stdout = '';
-      expect(await run(['verify-audit', '--json'], env)).toBe(3);
-      expect(JSON.parse(stdout).problems[0]).toMatchObject({ chain: `org:${acme.organizationId}`, problem: 'mac_mismatch' });
-    } finally {
-      spy.mockRestore();
-    }
+    await app.services.store.execute({
+      text: `UPDATE audit_events SET action = 'api_key.created' WHERE chain = @chain AND action = 'api_key.revoked'`,
+      params: { chain: { type: 'text', value: `org:${acme.organizationId}` } },
+    });
+    const tampered = await cli(['verify-audit', '--json'], env);
+    expect(tampered.code).toBe(3);
+    expect(JSON.parse(tampered.stdout).problems[0]).toMatchObject({ chain: `org:${acme.organizationId}`, problem: 'mac_mismatch' });
   });
 });
 

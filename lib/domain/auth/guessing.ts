@@ -14,14 +14,17 @@ async function subjectsFor(services: Services, ip: string, accountKey: string | 
   return [subjects.ipSubject('token', ip), ...(accountKey === null ? [] : [subjects.accountSubject('token', accountKey)])];
 }
 
-/** Runs a use case that consumes a mailed token; an `invalid_token` answer counts as a failed guess. */
+/**
+ * Runs a use case that consumes a mailed token. A wrong token (`invalid_token`) or, for an invitation to an
+ * existing account, a wrong password (`forbidden`) counts as a failed guess.
+ */
 export async function guardedTokenUse<T>(services: Services, ip: string, use: () => Promise<T>): Promise<T> {
   const subjects = await subjectsFor(services, ip, null);
   await assertNotThrottled(services.store, services.clock, subjects);
   try {
     return await use();
   } catch (error) {
-    if (error instanceof ApiError && error.code === 'invalid_token') await recordFailure(services.store, services.clock, subjects);
+    if (error instanceof ApiError && (error.code === 'invalid_token' || error.code === 'forbidden')) await recordFailure(services.store, services.clock, subjects);
     throw error;
   }
 }
