@@ -46,6 +46,8 @@ export interface Config {
   /** How long an unwrapped organization KEK may stay in memory (DESIGN §4: at most 5 minutes). */
   readonly kekCacheTtlInSeconds: number;
   readonly maxJsonBodyBytes: number;
+  /** Largest delivery item accepted, in bytes (Content-Length is required and checked before reading). */
+  readonly maxItemBytes: number;
   readonly runningInAzure: boolean;
   /** Human-readable warnings about dev-only defaults, printed loudly at start. */
   readonly warnings: readonly string[];
@@ -68,6 +70,7 @@ export const SETTING_NAMES = [
   'MAIL_FROM',
   'KEK_CACHE_TTL_SECONDS',
   'MAX_JSON_BODY_BYTES',
+  'MAX_ITEM_BYTES',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
 
   const kekCacheTtlInSeconds = integer('KEK_CACHE_TTL_SECONDS', 300, 0, 300);
   const maxJsonBodyBytes = integer('MAX_JSON_BODY_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
+  const maxItemBytes = integer('MAX_ITEM_BYTES', 100 * 1000 * 1000, 1, 5 * 1024 * 1024 * 1024);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return deepFreeze({
@@ -189,6 +193,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mail,
     kekCacheTtlInSeconds,
     maxJsonBodyBytes,
+    maxItemBytes,
     runningInAzure,
     warnings,
   });

@@ -9,7 +9,7 @@ import { createAzureBlobStore } from '../../lib/adapters/blob/azureBlobStore';
 import { createLocalKeyProvider } from '../../lib/adapters/keys/localKeyProvider';
 import { startDevHost, type DevHost } from '../../lib/app/devHost/server';
 import { silentLogger } from '../../lib/app/logger';
-import { routes as appRoutes, timers as appTimers } from '../../lib/app/routeTable';
+import { routes as appRoutes } from '../../lib/app/routeTable';
 import { createServices, type ServiceOverrides, type Services } from '../../lib/app/services';
 import { loadConfig, type Env } from '../../lib/config';
 import type { RouteDefinition } from '../../lib/http/route';
@@ -47,7 +47,13 @@ export interface TestApp {
   close(): Promise<void>;
 }
 
-export async function startTestApp(options: { env?: Env; routes?: readonly RouteDefinition[]; overrides?: ServiceOverrides } = {}): Promise<TestApp> {
+/**
+ * `routes` replaces the route table; `extraRoutes` adds definitions not yet in it (by name), so a feature's tests
+ * can run before its routes are registered, and keep running after.
+ */
+export async function startTestApp(
+  options: { env?: Env; routes?: readonly RouteDefinition[]; extraRoutes?: readonly RouteDefinition[]; overrides?: ServiceOverrides } = {},
+): Promise<TestApp> {
   const dataDir = makeTempDir();
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', BLOB_CONNECTION_STRING: azuriteConnectionString(), ...options.env });
   const clock = new FakeClock();
@@ -61,7 +67,10 @@ export async function startTestApp(options: { env?: Env; routes?: readonly Route
   });
   await services.store.migrate();
   await services.keyHierarchy.columnCipher();
-  const host = await startDevHost({ services, routes: options.routes ?? appRoutes, timers: appTimers, port: 0 });
+  const base = options.routes ?? appRoutes;
+  const extra = (options.extraRoutes ?? []).filter((route) => !base.some((known) => known.name === route.name));
+  // No timers: tests run the purge themselves, with the fake clock, instead of at the top of a real hour.
+  const host = await startDevHost({ services, routes: [...base, ...extra], port: 0 });
   return {
     services,
     dataDir,

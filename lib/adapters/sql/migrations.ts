@@ -14,6 +14,8 @@ import { identityMigration } from '../../domain/accounts/schema';
 import { auditMigration } from '../../domain/audit/schema';
 import { throttleMigration } from '../../domain/throttle/schema';
 import { signingKeysMigration } from '../../domain/tokens/schema';
+import { requestsMigration } from '../../domain/requests/schema';
+import { deliveriesMigration } from '../../domain/deliveries/schema';
 
 export interface Migration {
   readonly version: number;
@@ -28,6 +30,8 @@ export const MIGRATIONS: readonly Migration[] = [
   auditMigration,
   throttleMigration,
   signingKeysMigration,
+  requestsMigration,
+  deliveriesMigration,
 ];
 
 function foundation(): Migration {
