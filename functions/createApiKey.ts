@@ -9,8 +9,7 @@ export const definition = defineRoute({
   name: 'createApiKey',
   methods: ['POST'],
   route: 'v1/organizations/{orgId}/api-keys',
-  // Step-up (MFA within 15 minutes) is declared when MFA exists (multi-factor issue); until then an admin's login suffices.
-  auth: { roles: ['org_admin'] },
+  auth: { roles: ['org_admin'], stepUp: true },
   openapi: {
     summary: 'Create an API key (the secret is shown once)',
     tags: ['api-keys'],

@@ -7,7 +7,7 @@ export const definition = defineRoute({
   name: 'revokeApiKey',
   methods: ['DELETE'],
   route: 'v1/organizations/{orgId}/api-keys/{keyId}',
-  auth: { roles: ['org_admin'] },
+  auth: { roles: ['org_admin'], stepUp: true },
   openapi: {
     summary: 'Revoke an API key at once, with every token minted with it',
     tags: ['api-keys'],

@@ -9,7 +9,7 @@ export const definition = defineRoute({
   name: 'rotateApiKey',
   methods: ['POST'],
   route: 'v1/organizations/{orgId}/api-keys/{keyId}/rotate',
-  auth: { roles: ['org_admin'] },
+  auth: { roles: ['org_admin'], stepUp: true },
   openapi: {
     summary: 'Rotate an API key: the old one stops working at once (or after graceSeconds, at most 24 h)',
     description: 'Every token minted with the old key fails from the next request on (or when the grace ends).',

@@ -9,7 +9,7 @@ export const definition = defineRoute({
   name: 'updateMember',
   methods: ['PATCH'],
   route: 'v1/organizations/{orgId}/members/{memberId}',
-  auth: { roles: ['org_admin'] },
+  auth: { roles: ['org_admin'], stepUp: true },
   openapi: {
     summary: "Change a member's role or disable them; their sessions end at once",
     tags: ['members'],

@@ -3,9 +3,10 @@
  * lists every problem at once (ConfigError), never a 4xx at request time.
  *
  * With no Azure settings at all the app runs on embedded defaults: Azurite, SQLite, local key files and a
- * mail outbox, all under DATA_DIR. Each Azure group (SQL, Blob, Key Vault, SendGrid) switches its own
- * adapter; inside Azure (WEBSITE_SITE_NAME is set by the platform) every group is required, so a missing
- * setting can never silently fall back to local files on a server.
+ * mail outbox (and an SMS outbox), all under DATA_DIR. Each Azure group (SQL, Blob, Key Vault, SendGrid, ACS SMS)
+ * switches its own adapter; inside Azure (WEBSITE_SITE_NAME is set by the platform) every group is required, so a
+ * missing setting can never silently fall back to local files on a server. SMS is the exception: without ACS
+ * settings in Azure the SMS factor is simply not offered.
  */
 import path from 'node:path';
 
@@ -34,6 +35,21 @@ export type MailConfig =
   | { readonly kind: 'outbox'; readonly directory: string; readonly from: string }
   | { readonly kind: 'sendgrid'; readonly apiKey: string; readonly from: string; readonly baseUrl: string | null };
 
+export type SmsConfig =
+  | { readonly kind: 'outbox'; readonly directory: string }
+  | { readonly kind: 'acs'; readonly connectionString: string; readonly from: string }
+  | { readonly kind: 'acs'; readonly endpoint: string; readonly from: string }
+  /** In Azure without ACS settings: the SMS factor is not offered (never a silent local outbox on a server). */
+  | { readonly kind: 'disabled' };
+
+/** WebAuthn relying party (W3C WebAuthn Level 3 §5.1.4): the RP ID is a registrable domain of the origin. */
+export interface WebAuthnConfig {
+  readonly rpId: string;
+  readonly rpName: string;
+  /** The exact origin (scheme, host, port) the browser reports in clientDataJSON. */
+  readonly origin: string;
+}
+
 export interface Config {
   readonly port: number;
   readonly dataDir: string;
@@ -43,6 +59,8 @@ export interface Config {
   readonly blob: BlobConfig;
   readonly keys: KeysConfig;
   readonly mail: MailConfig;
+  readonly sms: SmsConfig;
+  readonly webauthn: WebAuthnConfig;
   /** How long an unwrapped organization KEK may stay in memory (DESIGN §4: at most 5 minutes). */
   readonly kekCacheTtlInSeconds: number;
   readonly maxJsonBodyBytes: number;
@@ -71,6 +89,12 @@ export const SETTING_NAMES = [
   'KEK_CACHE_TTL_SECONDS',
   'MAX_JSON_BODY_BYTES',
   'MAX_ITEM_BYTES',
+  'ACS_SMS_CONNECTION_STRING',
+  'ACS_SMS_ENDPOINT',
+  'ACS_SMS_FROM',
+  'WEBAUTHN_RP_ID',
+  'WEBAUTHN_RP_NAME',
+  'WEBAUTHN_ORIGIN',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -178,6 +202,50 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     if (runningInAzure) problems.push('SENDGRID_API_KEY and MAIL_FROM are required in Azure');
   }
 
+  // SMS (one-time codes for the SMS factor)
+  let sms: SmsConfig;
+  const acsConnectionString = get('ACS_SMS_CONNECTION_STRING');
+  const acsEndpoint = get('ACS_SMS_ENDPOINT');
+  const acsFrom = get('ACS_SMS_FROM');
+  if (acsConnectionString && acsEndpoint) problems.push('Set either ACS_SMS_CONNECTION_STRING or ACS_SMS_ENDPOINT, not both');
+  if (acsConnectionString || acsEndpoint) {
+    if (!acsFrom) problems.push('ACS_SMS_FROM is required with ACS_SMS_CONNECTION_STRING or ACS_SMS_ENDPOINT');
+    else if (!/^\+[1-9]\d{6,14}$/.test(acsFrom) && !/^(?=.*[A-Za-z])[A-Za-z0-9 ]{1,11}$/.test(acsFrom)) {
+      problems.push('ACS_SMS_FROM must be an E.164 number (+ and digits) or an alphanumeric sender id of at most 11 characters');
+    }
+    sms = acsConnectionString
+      ? { kind: 'acs', connectionString: acsConnectionString, from: acsFrom ?? '' }
+      : { kind: 'acs', endpoint: url('ACS_SMS_ENDPOINT', acsEndpoint ?? '', true), from: acsFrom ?? '' };
+  } else {
+    if (acsFrom) problems.push('ACS_SMS_FROM needs ACS_SMS_CONNECTION_STRING or ACS_SMS_ENDPOINT');
+    if (runningInAzure) {
+      sms = { kind: 'disabled' };
+      warnings.push('No ACS_SMS_* settings: the SMS factor is not offered');
+    } else sms = { kind: 'outbox', directory: path.join(dataDir, 'sms-outbox') };
+  }
+
+  // WebAuthn: by default the relying party is the public origin, which also serves the portal.
+  const webauthnOriginRaw = get('WEBAUTHN_ORIGIN');
+  const webauthnOrigin = webauthnOriginRaw ? url('WEBAUTHN_ORIGIN', webauthnOriginRaw, runningInAzure) : publicBaseUrl;
+  let originHost = '';
+  let origin = webauthnOrigin;
+  try {
+    const parsed = new URL(webauthnOrigin);
+    originHost = parsed.hostname;
+    origin = parsed.origin;
+    if (parsed.pathname !== '/' || parsed.search || parsed.hash) problems.push('WEBAUTHN_ORIGIN is an origin: scheme, host and port only');
+  } catch {
+    // url() reported it already.
+  }
+  const rpId = (get('WEBAUTHN_RP_ID') ?? (originHost || 'localhost')).toLowerCase();
+  if (!/^[a-z0-9.-]+$/.test(rpId)) problems.push('WEBAUTHN_RP_ID is a domain name (e.g. connectid.example.com), without scheme or port');
+  else if (originHost && originHost !== rpId && !originHost.endsWith(`.${rpId}`)) {
+    problems.push(`WEBAUTHN_RP_ID (${rpId}) must be the host of WEBAUTHN_ORIGIN or a parent domain of it`);
+  }
+  const rpName = get('WEBAUTHN_RP_NAME') ?? 'Connectid';
+  if (rpName.length > 64) problems.push('WEBAUTHN_RP_NAME has at most 64 characters');
+  const webauthn: WebAuthnConfig = { rpId, rpName, origin };
+
   const kekCacheTtlInSeconds = integer('KEK_CACHE_TTL_SECONDS', 300, 0, 300);
   const maxJsonBodyBytes = integer('MAX_JSON_BODY_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
   const maxItemBytes = integer('MAX_ITEM_BYTES', 100 * 1000 * 1000, 1, 5 * 1024 * 1024 * 1024);
@@ -191,6 +259,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     blob,
     keys,
     mail,
+    sms,
+    webauthn,
     kekCacheTtlInSeconds,
     maxJsonBodyBytes,
     maxItemBytes,

@@ -10,6 +10,8 @@ export type ApiErrorCode =
   | 'unauthorized'
   | 'invalid_token'
   | 'insufficient_user_authentication'
+  | 'mfa_enrollment_required'
+  | 'invalid_code'
   | 'forbidden'
   | 'not_found'
   | 'method_not_allowed'

@@ -134,6 +134,25 @@ export interface OutboxMessage extends MailMessage {
 }
 
 // ---------------------------------------------------------------------------------------------
+// SmsSender: outbox files locally, Azure Communication Services SMS in Azure. One-time codes only: the
+// text carries no personal data, and the number is E.164 (`+` and up to 15 digits).
+
+export interface SmsMessage {
+  readonly to: string;
+  readonly text: string;
+}
+
+export interface SmsSender {
+  send(message: SmsMessage): Promise<void>;
+}
+
+/** A sent SMS as the outbox keeps it. */
+export interface OutboxSms extends SmsMessage {
+  readonly id: string;
+  readonly sentAt: string;
+}
+
+// ---------------------------------------------------------------------------------------------
 // Logging never receives secrets or personal data: pass ids and codes, not values.
 
 export interface Logger {

@@ -27,6 +27,29 @@ import { definition as verifyEmail } from '../../functions/verifyEmail';
 import { definition as health } from '../../functions/health';
 import { definition as jsonSchema } from '../../functions/jsonSchema';
 import { definition as openapiDocument } from '../../functions/openapiDocument';
+import { definition as purgeExpired } from '../../functions/purgeExpired';
+import { definition as startMfaChallenge } from '../../functions/startMfaChallenge';
+import { definition as listFactors } from '../../functions/listFactors';
+import { definition as createFactor } from '../../functions/createFactor';
+import { definition as verifyFactor } from '../../functions/verifyFactor';
+import { definition as deleteFactor } from '../../functions/deleteFactor';
+import { definition as createRecoveryCodes } from '../../functions/createRecoveryCodes';
+import { definition as resetMemberFactors } from '../../functions/resetMemberFactors';
+import { definition as resetUserFactors } from '../../functions/resetUserFactors';
+import { definition as createRequest } from '../../functions/createRequest';
+import { definition as listRequests } from '../../functions/listRequests';
+import { definition as getRequest } from '../../functions/getRequest';
+import { definition as assignRequest } from '../../functions/assignRequest';
+import { definition as declineRequest } from '../../functions/declineRequest';
+import { definition as withdrawConsent } from '../../functions/withdrawConsent';
+import { definition as getConsentReceipt } from '../../functions/getConsentReceipt';
+import { definition as getMyAudit } from '../../functions/getMyAudit';
+import { definition as createDelivery } from '../../functions/createDelivery';
+import { definition as putDeliveryItem } from '../../functions/putDeliveryItem';
+import { definition as submitDelivery } from '../../functions/submitDelivery';
+import { definition as listDeliveries } from '../../functions/listDeliveries';
+import { definition as getDelivery } from '../../functions/getDelivery';
+import { definition as downloadDeliveryItem } from '../../functions/downloadDeliveryItem';
 import type { RouteDefinition, TimerDefinition } from '../http/route';
 import { ROLES } from '../http/route';
 
@@ -55,9 +78,31 @@ export const routes: readonly RouteDefinition[] = validateRoutes([
   rotateApiKey,
   revokeApiKey,
   listOrganizationAudit,
+  startMfaChallenge,
+  listFactors,
+  createFactor,
+  verifyFactor,
+  deleteFactor,
+  createRecoveryCodes,
+  resetMemberFactors,
+  resetUserFactors,
+  createRequest,
+  listRequests,
+  getRequest,
+  assignRequest,
+  declineRequest,
+  withdrawConsent,
+  getConsentReceipt,
+  getMyAudit,
+  createDelivery,
+  putDeliveryItem,
+  submitDelivery,
+  listDeliveries,
+  getDelivery,
+  downloadDeliveryItem,
 ]);
 
-export const timers: readonly TimerDefinition[] = [];
+export const timers: readonly TimerDefinition[] = [purgeExpired];
 
 export function validateRoutes(definitions: readonly RouteDefinition[]): readonly RouteDefinition[] {
   const names = new Set<string>();

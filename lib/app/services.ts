@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import type { KeyHierarchy } from '../crypto/keyHierarchy';
 import type { SigningKeys } from '../domain/tokens/signingKeys';
 import type { Authenticator } from '../http/guard';
-import type { BlobStore, Clock, KeyProvider, Logger, Mailer, Random, Store } from '../ports';
+import type { BlobStore, Clock, KeyProvider, Logger, Mailer, Random, SmsSender, Store } from '../ports';
 import { cryptoRandom, systemClock } from '../system';
 import { createConsoleLogger } from './logger';
 
@@ -19,6 +19,8 @@ export interface Services {
   readonly blobs: BlobStore;
   readonly keys: KeyProvider;
   readonly mailer: Mailer;
+  /** One-time codes for the SMS factor. With `config.sms.kind === 'disabled'` the factor is not offered and this refuses. */
+  readonly sms: SmsSender;
   readonly keyHierarchy: KeyHierarchy;
   /** Token signing keys (ES256), one instance per process so unwrapped keys are cached once. */
   readonly signingKeys: SigningKeys;
@@ -26,7 +28,7 @@ export interface Services {
   close(): Promise<void>;
 }
 
-export type ServiceOverrides = Partial<Pick<Services, 'clock' | 'random' | 'log' | 'store' | 'blobs' | 'keys' | 'mailer'>>;
+export type ServiceOverrides = Partial<Pick<Services, 'clock' | 'random' | 'log' | 'store' | 'blobs' | 'keys' | 'mailer' | 'sms'>>;
 
 export async function createServices(config: Config, overrides: ServiceOverrides = {}): Promise<Services> {
   const clock = overrides.clock ?? systemClock;
@@ -36,6 +38,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
   const blobs = overrides.blobs ?? createBlobStore(config);
   const keys = overrides.keys ?? createKeyProvider(config);
   const mailer = overrides.mailer ?? createMailer(config, clock);
+  const sms = overrides.sms ?? createSmsSender(config, clock);
   const { KeyHierarchy } = await import('../crypto/keyHierarchy');
   const keyHierarchy = new KeyHierarchy({ store, keys, clock, random, kekCacheTtlInSeconds: config.kekCacheTtlInSeconds });
   const { SigningKeys } = await import('../domain/tokens/signingKeys');
@@ -50,6 +53,7 @@ export async function createServices(config: Config, overrides: ServiceOverrides
     blobs,
     keys,
     mailer,
+    sms,
     keyHierarchy,
     signingKeys,
     // The authenticator reads sessions and keys through these same services.
@@ -111,4 +115,23 @@ export function createMailer(config: Config, clock: Clock): Mailer {
   }
   const { createSendGridMailer } = require('../adapters/mail/sendGridMailer') as typeof import('../adapters/mail/sendGridMailer');
   return createSendGridMailer({ apiKey: mail.apiKey, from: mail.from, baseUrl: mail.baseUrl ?? undefined });
+}
+
+export function createSmsSender(config: Config, clock: Clock): SmsSender {
+  const sms = config.sms;
+  if (sms.kind === 'disabled') {
+    return {
+      send: async () => {
+        throw new TypeError('SMS is not configured (ACS_SMS_*): the SMS factor must not be offered');
+      },
+    };
+  }
+  if (sms.kind === 'outbox') {
+    const { createOutboxSmsSender } = require('../adapters/sms/outboxSmsSender') as typeof import('../adapters/sms/outboxSmsSender');
+    return createOutboxSmsSender({ directory: sms.directory, clock });
+  }
+  const { createAcsSmsSender } = require('../adapters/sms/acsSmsSender') as typeof import('../adapters/sms/acsSmsSender');
+  return 'connectionString' in sms
+    ? createAcsSmsSender({ connectionString: sms.connectionString, from: sms.from })
+    : createAcsSmsSender({ endpoint: sms.endpoint, from: sms.from });
 }

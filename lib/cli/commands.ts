@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../config';
 import { createServices, type Services } from '../app/services';
 import { CliError } from './errors';
+import { purgeCommand } from './purge';
 
 export interface CommandResult {
   readonly text: string;
@@ -48,19 +49,22 @@ export const commands: Record<string, Command> = {
     },
   },
   'rotate-signing-key': {
-    summary: 'Create a new token signing key; the previous one keeps verifying until its tokens expire',
-    options: {},
-    async run(config) {
+    summary:
+      'Create a new token signing key; the previous one stays published for 400 days so receipts keep verifying. ' +
+      '--compromised unpublishes every older key at once (their tokens and receipts stop verifying)',
+    options: { compromised: { type: 'boolean' } },
+    async run(config, options) {
+      const compromised = options.compromised === true;
       return withServices(config, async (services) => {
-        const { kid, previousKid } = await services.signingKeys.rotate();
+        const { kid, previousKid } = await services.signingKeys.rotate({ compromised });
+        const previous = !previousKid
+          ? 'Previous signing key: none'
+          : compromised
+            ? `Previous signing key: ${previousKid} (unpublished with every older key: their tokens and receipts no longer verify)`
+            : `Previous signing key: ${previousKid} (published for 400 days so its receipts keep verifying)`;
         return {
-          text: [
-            `New signing key: ${kid}`,
-            previousKid
-              ? `Previous signing key: ${previousKid} (published until its tokens expire; running instances switch within 30 s)`
-              : 'Previous signing key: none',
-          ].join('\n'),
-          json: { kid, previousKid },
+          text: [`New signing key: ${kid}`, previous, 'Running instances switch within 30 s.'].join('\n'),
+          json: { kid, previousKid, compromised },
         };
       });
     },
@@ -108,4 +112,56 @@ export const commands: Record<string, Command> = {
       });
     },
   },
+  'rewrap-keys': {
+    summary:
+      'After a new master key version exists, re-wrap every organization key, the column key and the signing keys with it ' +
+      '(online, resumable; --dry-run only counts); exits 3 if a key could not be re-wrapped',
+    options: { 'dry-run': { type: 'boolean' } },
+    async run(config, options) {
+      const dryRun = options['dry-run'] === true;
+      return withServices(config, async (services) => {
+        const { rewrapMasterKeyWraps } = await import('../crypto/rewrap');
+        const report = await rewrapMasterKeyWraps(services, { dryRun });
+        const line = (label: string, counts: typeof report.wrappedKeys) =>
+          `${label}: ${counts.rewrapped} ${dryRun ? 'to re-wrap' : 're-wrapped'}, ${counts.alreadyCurrent} already current, ` +
+          `${counts.skippedDestroyed} destroyed (skipped), ${counts.skippedChanged} changed meanwhile (skipped), ${counts.failed} failed`;
+        const text = [
+          `Current master key: ${report.currentMasterKeyId}`,
+          line('Wrapped keys (organization KEKs, column key)', report.wrappedKeys),
+          line('Signing keys', report.signingKeys),
+          ...report.failures.map((failure) => `  FAILED ${failure.table} ${failure.id}: ${failure.reason}`),
+          report.remaining === 0
+            ? 'No live key needs an older master key version: older versions may be disabled.'
+            : `${report.remaining} live key(s) still need ${report.remainingMasterKeyIds.join(', ')}: keep those versions enabled` +
+              `${dryRun ? '' : ' and run rewrap-keys again'}.`,
+        ].join('\n');
+        return { text, json: { ...report }, exitCode: report.failures.length === 0 ? 0 : 3 };
+      });
+    },
+  },
+  'rotate-master-key': {
+    summary:
+      'Local key files only: create a new master key version and make it current (then run rewrap-keys). ' +
+      'In Key Vault the key rotates by its rotation policy or `az keyvault key rotate`',
+    options: {},
+    async run(config) {
+      if (config.keys.kind !== 'local') {
+        throw new CliError(
+          `The master key is in Key Vault (${config.keys.vaultUrl}): rotate it there (az keyvault key rotate --vault-name <vault> ` +
+            `--name ${config.keys.masterKeyName}, or let its rotation policy do it), then run: npx connectid rewrap-keys`,
+          2,
+        );
+      }
+      const { rotateLocalMasterKey } = await import('../adapters/keys/localKeyProvider');
+      const masterKeyId = await rotateLocalMasterKey(config.keys.directory);
+      return {
+        text: [
+          `New master key version: ${masterKeyId} (new keys are wrapped with it from now on; older versions still unwrap)`,
+          'Next: npx connectid rewrap-keys',
+        ].join('\n'),
+        json: { masterKeyId },
+      };
+    },
+  },
+  purge: purgeCommand,
 };

@@ -43,12 +43,28 @@ export async function readJson<S extends ZodType>(request: HttpRequest, schema: 
   return validate(schema, value);
 }
 
+/**
+ * Like readJson, for operations whose fields are all optional: a request with no body and no Content-Type is
+ * read as `{}`, so `curl -X POST …` works. A body that is there must still be JSON and match the schema.
+ */
+export async function readOptionalJson<S extends ZodType>(request: HttpRequest, schema: S, limitInBytes: number): Promise<z.output<S>> {
+  if (request.headers.get('content-type') === null) {
+    const bytes = await readBytes(request, limitInBytes);
+    if (bytes.length === 0) return validate(schema, {});
+    throw errors.unsupportedMediaType('application/json');
+  }
+  return readJson(request, schema, limitInBytes);
+}
+
 export function validate<S extends ZodType>(schema: S, value: unknown, where = ''): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
-  const problems: FieldProblem[] = result.error.issues.map((issue) => ({
-    path: [where, ...issue.path.map(String)].filter(Boolean).join('.') || '(root)',
-    message: issue.message,
-  }));
+  const pathOf = (segments: readonly PropertyKey[]) => [where, ...segments.map(String)].filter(Boolean).join('.') || '(root)';
+  const problems: FieldProblem[] = result.error.issues.flatMap((issue) =>
+    // An unknown field is reported at its own path, so a client can point at it like at any other field.
+    issue.code === 'unrecognized_keys'
+      ? issue.keys.map((key) => ({ path: pathOf([...issue.path, key]), message: 'Unknown field' }))
+      : [{ path: pathOf(issue.path), message: issue.message }],
+  );
   throw errors.invalidRequest('The request does not match the schema', problems);
 }

@@ -19,8 +19,13 @@ export async function guard(policy: AuthPolicy, request: HttpRequest, authentica
   if (policy === 'public') return null;
   const principal = await authenticator.authenticate(request);
   if (!principal) throw errors.unauthorized();
+  if (principal.enrollmentOnly && !policy.enrollment) {
+    throw new ApiError(403, 'mfa_enrollment_required', 'Enroll a second factor under /v1/me/factors, then sign in again');
+  }
   if (!policy.roles.includes(principal.role)) throw errors.forbidden('Your role may not call this operation');
-  if (policy.stepUp) {
+  // An enrollment token has, by definition, no MFA to be recent; the enrollment routes themselves only let it
+  // act while the account has no active factor, so it cannot be used to change an account that already has one.
+  if (policy.stepUp && !principal.enrollmentOnly) {
     const ageInSeconds = principal.mfaAt === null ? Infinity : clock.now().getTime() / 1000 - principal.mfaAt;
     if (ageInSeconds > STEP_UP_MAX_AGE_IN_SECONDS) {
       throw new ApiError(401, 'insufficient_user_authentication', 'A recent multi-factor authentication is required', {

@@ -12,8 +12,12 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE' | 'HEAD';
 export type Role = 'requester' | 'org_admin' | 'org_member' | 'service' | 'operator';
 export const ROLES: readonly Role[] = ['requester', 'org_admin', 'org_member', 'service', 'operator'];
 
-/** `public`: anyone. Otherwise a signed-in caller with one of `roles`; `stepUp`: MFA within the last 15 minutes. */
-export type AuthPolicy = 'public' | { readonly roles: readonly Role[]; readonly stepUp?: boolean };
+/**
+ * `public`: anyone. Otherwise a signed-in caller with one of `roles`; `stepUp`: MFA within the last 15 minutes
+ * (RFC 9470); `enrollment`: also open to an enrollment-only token (password proven, no second factor yet), which
+ * every other route refuses. Only the factor-enrollment routes set it.
+ */
+export type AuthPolicy = 'public' | { readonly roles: readonly Role[]; readonly stepUp?: boolean; readonly enrollment?: boolean };
 
 /** Who is calling, as proven by the guard. */
 export interface Principal {
@@ -26,6 +30,11 @@ export interface Principal {
   /** When the caller last authenticated strongly (MFA), epoch seconds; null if never in this session. */
   readonly mfaAt: number | null;
   readonly amr: readonly string[];
+  /**
+   * True for an enrollment token (`mfa_enrollment_required`): the password was proven but the account has no
+   * second factor yet, so only routes whose policy says `enrollment: true` accept it. Absent = false.
+   */
+  readonly enrollmentOnly?: boolean;
 }
 
 export interface HandlerContext {

@@ -87,6 +87,19 @@ describe('API documentation', () => {
     expect(document.paths['/test/echo']).toBeUndefined();
   });
 
+  test('every $ref in the OpenAPI document resolves, and every operation has a summary and a 2xx answer', async () => {
+    const document = await (await fetch(`${app.url}/openapi.json`)).json();
+    const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1]!);
+    expect(refs.length).toBeGreaterThan(10);
+    for (const ref of new Set(refs)) expect({ ref, known: ref in document.components.schemas }).toEqual({ ref, known: true });
+    for (const [path, operations] of Object.entries<Record<string, any>>(document.paths)) {
+      for (const [method, operation] of Object.entries<any>(operations)) {
+        expect({ path, method, summary: typeof operation.summary }).toEqual({ path, method, summary: 'string' });
+        expect(Object.keys(operation.responses).some((status) => status.startsWith('2'))).toBe(true);
+      }
+    }
+  });
+
   test('GET /schemas/{name}.json publishes a JSON Schema with an absolute $id', async () => {
     const response = await fetch(`${app.url}/schemas/Problem.json`);
     expect(response.status).toBe(200);

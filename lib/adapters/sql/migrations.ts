@@ -16,6 +16,7 @@ import { throttleMigration } from '../../domain/throttle/schema';
 import { signingKeysMigration } from '../../domain/tokens/schema';
 import { requestsMigration } from '../../domain/requests/schema';
 import { deliveriesMigration } from '../../domain/deliveries/schema';
+import { mfaMigration } from '../../domain/mfa/schema';
 
 export interface Migration {
   readonly version: number;
@@ -32,6 +33,7 @@ export const MIGRATIONS: readonly Migration[] = [
   signingKeysMigration,
   requestsMigration,
   deliveriesMigration,
+  mfaMigration,
 ];
 
 function foundation(): Migration {

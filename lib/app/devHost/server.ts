@@ -128,26 +128,36 @@ function toHttpRequest(req: http.IncomingMessage, url: URL, method: string, para
   return new HttpRequest({ nativeRequest, params } as unknown as HttpRequestInit);
 }
 
-async function send(res: http.ServerResponse, init: ConstructorParameters<typeof HttpResponse>[0]): Promise<void> {
-  const response = new HttpResponse(init);
+async function send(res: http.ServerResponse, init: ConstructorParameters<typeof HttpResponse>[0] & {}): Promise<void> {
+  // Status and headers go through HttpResponse exactly as in Azure (content-type for jsonBody, header casing).
+  const response = new HttpResponse({ ...init, body: undefined });
   const headers: Record<string, string> = {};
   response.headers.forEach((value, name) => (headers[name] = value));
-  res.writeHead(response.status, headers);
-  if (!response.body) {
-    res.end();
+  const nullBody = [204, 205, 304].includes(response.status);
+  const body = nullBody ? undefined : init.jsonBody !== undefined ? JSON.stringify(init.jsonBody) : init.body;
+  if (body === undefined || body === null) {
+    res.writeHead(response.status, headers).end();
     return;
   }
-  const body = Readable.fromWeb(response.body as unknown as WebReadableStream<Uint8Array>);
+  // In-memory bodies are written directly; only real streams pay for piping.
+  if (typeof body === 'string' || body instanceof Uint8Array) {
+    if (init.jsonBody !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
+    res.writeHead(response.status, headers).end(body);
+    return;
+  }
+  if (init.jsonBody !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
+  res.writeHead(response.status, headers);
+  const stream = body instanceof Readable ? body : Readable.fromWeb(new Response(body as BodyInit).body as unknown as WebReadableStream<Uint8Array>);
   await new Promise<void>((resolve) => {
-    body.on('error', () => {
+    stream.on('error', () => {
       // Headers are already out: the only honest signal left is a broken connection, not a truncated 200.
       res.destroy();
       resolve();
     });
     res.on('close', () => {
-      body.destroy();
+      stream.destroy();
       resolve();
     });
-    body.pipe(res);
+    stream.pipe(res);
   });
 }

@@ -292,6 +292,26 @@ export async function isApiKeyUsable(store: SqlExecutor, clock: Clock, keyId: st
 }
 
 /**
+ * Whether a service principal of this organization can act now: one of its keys is usable. Rotation hands the
+ * principal to the new key, so a principal stays active across rotations and ends when its last key does.
+ */
+export async function isServicePrincipalActive(
+  store: SqlExecutor,
+  clock: Clock,
+  organizationId: string,
+  servicePrincipalId: string,
+): Promise<boolean> {
+  const rows = await store.query(
+    sql(`SELECT id FROM api_keys WHERE organization_id = @organizationId AND service_principal_id = @servicePrincipalId AND ${USABLE}`, {
+      organizationId: p.text(organizationId),
+      servicePrincipalId: p.text(servicePrincipalId),
+      now: p.bigint(clock.now().getTime()),
+    }),
+  );
+  return rows.length > 0;
+}
+
+/**
  * Client credentials of a token request (RFC 6749 §2.3.1): HTTP Basic or client_id/client_secret in the body,
  * never both (§2.3: one authentication method per request). null when the client sent none.
  */

@@ -57,6 +57,22 @@ export const AUDIT_ACTIONS = [
   'member.disabled',
   'token_family.revoked',
   'organization.created',
+  'delivery.created',
+  'delivery.item.added',
+  'delivery.released',
+  'delivery.purged',
+  'delivery.item.downloaded',
+  'request.opened',
+  'request.assigned',
+  'request.declined',
+  'consent.withdrawn',
+  'auth.mfa.failed',
+  'mfa.factor.enrolled',
+  'mfa.factor.removed',
+  'mfa.factor.used',
+  'mfa.recovery_code_used',
+  'mfa.recovery_codes.created',
+  'mfa.factors.reset',
 ] as const;
 
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -62,6 +62,7 @@ export function createTokenAuthenticator(services: Services): Authenticator {
         sessionId: claims.sid,
         mfaAt,
         amr: claims.amr,
+        enrollmentOnly: claims.scp === 'mfa_enrollment',
       };
     },
   };

@@ -1,8 +1,10 @@
 /**
  * The token grants of DESIGN §5. A password login proves the person; the role comes from what they are:
  * a member calling from company systems adds the organization's API key (the token is then bound to it),
- * anyone else picks with `scope` when they hold more than one role. The MFA step slots in between
- * "password verified" and "session started" (see `completeLogin`) without changing this flow.
+ * anyone else picks with `scope` when they hold more than one role. Every person then needs a second factor:
+ * `requireSecondFactor` (lib/domain/mfa/loginGate.ts) answers `mfa_required` with an mfa_token bound to this
+ * attempt, or `mfa_enrollment_required` when the account has no factor yet; the MFA grant
+ * (lib/domain/mfa/mfaGrant.ts) finishes the login through `recordLogin` and `tokensFor`.
  */
 import { p, sql } from '../../adapters/sql/params';
 import type { Services } from '../../app/services';
@@ -14,9 +16,13 @@ import { verifyPassword } from '../accounts/passwords';
 import { findUserByEmail, type User } from '../accounts/users';
 import { mail } from '../mail/templates';
 import { assertNotThrottled, createThrottleSubjects, recordFailure, recordSuccess } from '../throttle/throttle';
+import { requireSecondFactor } from '../mfa/loginGate';
+import { ACR_MFA, requiresMfa } from '../mfa/policy';
+import type { SqlExecutor } from '../../ports';
 import { issueAccessToken } from '../tokens/accessTokens';
 import { guardedClientAuthentication } from './guessing';
 import { OAuthError } from './oauthError';
+import { tokenAudience } from './audience';
 import { rotateRefreshToken, startSession, type Session } from './sessions';
 
 export interface TokenResponse {
@@ -27,15 +33,13 @@ export interface TokenResponse {
   readonly scope: string;
 }
 
-interface RoleChoice {
+export interface RoleChoice {
   readonly role: Role;
   readonly organizationId: string | null;
   readonly scope: string;
 }
 
-export function tokenAudience(services: Services): string {
-  return `${services.config.publicBaseUrl}/v1`;
-}
+export { tokenAudience };
 
 async function throttleSubjects(services: Services) {
   const cipher = await services.keyHierarchy.columnCipher();
@@ -81,14 +85,17 @@ export async function passwordGrant(
   await recordSuccess(services.store, [accountSubject]);
 
   const choice = await chooseRole(services, user, input.scope, input.client);
-  return completeLogin(services, user, choice, { apiKeyId: input.client?.id ?? null, amr: ['pwd'], mfaAt: null });
+  const apiKeyId = input.client?.id ?? null;
+  // Throws mfa_required or mfa_enrollment_required: the login continues with the MFA grant.
+  if (requiresMfa(choice.role)) await requireSecondFactor(services, user, choice, apiKeyId);
+  return completeLogin(services, user, choice, { apiKeyId, amr: ['pwd'], mfaAt: null });
 }
 
 /**
  * What a login may become. With an API key: a membership in the key's organization, nothing else.
  * Without: the roles the account holds, narrowed by `scope` (`requester`, `operator`, `org:<id>`).
  */
-async function chooseRole(services: Services, user: User, scope: string | null, client: AuthenticatedApiKey | null): Promise<RoleChoice> {
+export async function chooseRole(services: Services, user: User, scope: string | null, client: AuthenticatedApiKey | null): Promise<RoleChoice> {
   const memberships = await services.store.query<{ organization_id: string; role: string }>(
     sql('SELECT organization_id, role FROM memberships WHERE user_id = @user AND disabled_at IS NULL ORDER BY organization_id', { user: p.text(user.id) }),
   );
@@ -113,27 +120,38 @@ async function chooseRole(services: Services, user: User, scope: string | null, 
   throw new OAuthError('invalid_scope', `Choose a scope: ${choices.map((c) => c.scope).join(' ')}`, 400, { scopes: choices.map((c) => c.scope) });
 }
 
-/** Starts the session and issues tokens. The MFA grant (identity issue's successor) ends here too. */
+/** Starts the session and issues tokens (for roles without MFA; the MFA grant uses `recordLogin` in its own transaction). */
 export async function completeLogin(
   services: Services,
   user: User,
   choice: RoleChoice,
   auth: { apiKeyId: string | null; amr: readonly string[]; mfaAt: number | null },
 ): Promise<TokenResponse> {
-  const { session, refreshToken } = await services.store.transaction(async (tx) => {
-    const started = await startSession(tx, services, { userId: user.id, role: choice.role, organizationId: choice.organizationId, ...auth });
-    await appendAudit(tx, services, {
-      chain: choice.organizationId ? orgChain(choice.organizationId) : requesterChain(user.id),
-      action: 'auth.login.succeeded',
-      actor: { type: 'user', id: user.id },
-      details: { role: choice.role, ...(auth.apiKeyId ? { apiKeyId: auth.apiKeyId } : {}) },
-    });
-    return started;
-  });
+  await services.keyHierarchy.columnCipher();
+  const { session, refreshToken } = await services.store.transaction((tx) => recordLogin(tx, services, user, choice, auth));
   return tokensFor(services, session, refreshToken, choice.scope);
 }
 
-async function tokensFor(services: Services, session: Session, refreshToken: string | undefined, scope: string): Promise<TokenResponse> {
+/** Starts the session and audits the login, inside the caller's transaction. */
+export async function recordLogin(
+  tx: SqlExecutor,
+  services: Services,
+  user: User,
+  choice: RoleChoice,
+  auth: { apiKeyId: string | null; amr: readonly string[]; mfaAt: number | null; details?: Record<string, unknown> },
+): Promise<{ session: Session; refreshToken: string | undefined }> {
+  const started = await startSession(tx, services, { userId: user.id, role: choice.role, organizationId: choice.organizationId, apiKeyId: auth.apiKeyId, amr: auth.amr, mfaAt: auth.mfaAt });
+  await appendAudit(tx, services, {
+    chain: choice.organizationId ? orgChain(choice.organizationId) : requesterChain(user.id),
+    action: 'auth.login.succeeded',
+    actor: { type: 'user', id: user.id },
+    details: { role: choice.role, ...(auth.apiKeyId ? { apiKeyId: auth.apiKeyId } : {}), amr: [...auth.amr], ...auth.details },
+  });
+  return started;
+}
+
+/** Access token (and refresh token, when one was issued) for a session. `acr` says whether a second factor was used. */
+export async function tokensFor(services: Services, session: Session, refreshToken: string | undefined, scope: string): Promise<TokenResponse> {
   const access = await issueAccessToken(
     services.signingKeys,
     { issuer: services.config.publicBaseUrl, audience: tokenAudience(services), clock: services.clock, random: services.random },
@@ -144,6 +162,7 @@ async function tokensFor(services: Services, session: Session, refreshToken: str
       akid: session.apiKeyId,
       sid: session.id,
       amr: session.amr,
+      ...(session.mfaAt !== null ? { acr: ACR_MFA } : {}),
       authTime: session.authTime,
     },
   );

@@ -5,10 +5,14 @@ export const TokenRequest = named(
   'TokenRequest',
   z
     .object({
-      grant_type: z.enum(['password', 'refresh_token', 'client_credentials']),
+      grant_type: z.enum(['password', 'refresh_token', 'client_credentials', 'urn:connectid:params:oauth:grant-type:mfa']),
       username: z.string().optional(),
       password: z.string().optional(),
       refresh_token: z.string().optional(),
+      mfa_token: z.string().optional().describe('MFA grant: from the 403 mfa_required answer, or from POST /v1/auth/mfa/challenge (step-up)'),
+      factor_id: z.string().optional().describe('MFA grant: the factor answered ("recovery" for a recovery code)'),
+      code: z.string().optional().describe('MFA grant: the TOTP, email, SMS or recovery code'),
+      credential: z.string().optional().describe('MFA grant, WebAuthn: the PublicKeyCredential from navigator.credentials.get, JSON-encoded'),
       scope: z.string().optional().describe('requester | operator | org:<organizationId> — when the account holds several roles'),
       client_id: z.string().optional().describe('API key id (or use HTTP Basic)'),
       client_secret: z.string().optional().describe('The API key (or use HTTP Basic)'),

@@ -14,6 +14,8 @@ import { OAuthError } from './oauthError';
 
 export const REFRESH_ABSOLUTE_TTL_IN_SECONDS = 30 * 24 * 3600;
 export const REFRESH_IDLE_TTL_IN_SECONDS = 7 * 24 * 3600;
+/** An enrollment session (password proven, no factor yet) has no refresh token and ends with its access token. */
+export const ENROLLMENT_SESSION_TTL_IN_SECONDS = 15 * 60;
 
 export interface Session {
   readonly id: string;
@@ -40,7 +42,7 @@ type SessionRow = {
   revoked_at: number | null;
 };
 
-function hashRefreshToken(token: string): string {
+export function hashRefreshToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
@@ -72,11 +74,21 @@ async function issueRefreshToken(tx: SqlExecutor, services: Services, sessionId:
 export async function startSession(
   tx: SqlExecutor,
   services: Services,
-  input: { userId: string; role: Role; organizationId: string | null; apiKeyId: string | null; amr: readonly string[]; mfaAt: number | null },
-): Promise<{ session: Session; refreshToken: string }> {
+  input: {
+    userId: string;
+    role: Role;
+    organizationId: string | null;
+    apiKeyId: string | null;
+    amr: readonly string[];
+    mfaAt: number | null;
+    /** Only for enrolling a first factor: no refresh token, and the session dies with its one access token. */
+    enrollmentOnly?: boolean;
+  },
+): Promise<{ session: Session; refreshToken: string | undefined }> {
   const now = services.clock.now().getTime();
   const id = services.random.id();
   const authTime = Math.floor(now / 1000);
+  const lifetimeInMs = input.enrollmentOnly ? ENROLLMENT_SESSION_TTL_IN_SECONDS * 1000 : null;
   await tx.execute(
     sql(
       `INSERT INTO sessions (id, user_id, role, organization_id, api_key_id, amr, mfa_at, auth_time, created_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason)
@@ -91,12 +103,12 @@ export async function startSession(
         mfaAt: p.bigint(input.mfaAt),
         authTime: p.bigint(authTime),
         now: p.bigint(now),
-        idle: p.bigint(now + REFRESH_IDLE_TTL_IN_SECONDS * 1000),
-        absolute: p.bigint(now + REFRESH_ABSOLUTE_TTL_IN_SECONDS * 1000),
+        idle: p.bigint(now + (lifetimeInMs ?? REFRESH_IDLE_TTL_IN_SECONDS * 1000)),
+        absolute: p.bigint(now + (lifetimeInMs ?? REFRESH_ABSOLUTE_TTL_IN_SECONDS * 1000)),
       },
     ),
   );
-  const refreshToken = await issueRefreshToken(tx, services, id);
+  const refreshToken = input.enrollmentOnly ? undefined : await issueRefreshToken(tx, services, id);
   return {
     session: { id, userId: input.userId, role: input.role, organizationId: input.organizationId, apiKeyId: input.apiKeyId, amr: input.amr, mfaAt: input.mfaAt, authTime },
     refreshToken,
@@ -173,4 +185,77 @@ export async function revokeRefreshToken(services: Services, refreshToken: strin
 
 export async function revokeSession(services: Services, sessionId: string, reason: string): Promise<void> {
   await services.store.transaction((tx) => revokeSessionIn(tx, services.clock.now().getTime(), sessionId, reason));
+}
+
+/** Ends every session of an account (e.g. after its factors were reset); their tokens fail on the next request. */
+export async function revokeUserSessions(tx: SqlExecutor, now: number, userId: string, reason: string): Promise<void> {
+  await tx.execute(
+    sql('UPDATE sessions SET revoked_at = @now, revoked_reason = @reason WHERE user_id = @user AND revoked_at IS NULL', {
+      now: p.bigint(now),
+      reason: p.text(reason),
+      user: p.text(userId),
+    }),
+  );
+}
+
+/**
+ * The live session behind an unspent refresh token, without spending it: a step-up (RFC 9470) starts from the
+ * refresh token and spends it only when the second factor has been answered (`stepUpSession`).
+ */
+export async function findLiveSessionByRefreshToken(db: SqlExecutor, now: number, refreshToken: string): Promise<Session | null> {
+  const [row] = await db.query<SessionRow & { used_at: number | null }>(
+    sql(
+      `SELECT s.id, s.user_id, s.role, s.organization_id, s.api_key_id, s.amr, s.mfa_at, s.auth_time, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, r.used_at
+       FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = @hash`,
+      { hash: p.text(hashRefreshToken(refreshToken)) },
+    ),
+  );
+  if (!row || row.revoked_at !== null || row.used_at !== null) return null;
+  if (Number(row.idle_expires_at) <= now || Number(row.absolute_expires_at) <= now) return null;
+  return toSession(row);
+}
+
+/**
+ * Records a fresh second factor on an existing session (RFC 9470 step-up): spends the refresh token the step-up
+ * began with (a rotation, so the family stays one chain), sets mfa_at, amr and auth_time, and issues the successor.
+ * null when that refresh token was spent or the session ended meanwhile.
+ */
+export async function stepUpSession(
+  tx: SqlExecutor,
+  services: Services,
+  input: { sessionId: string; refreshTokenHash: string; amr: readonly string[] },
+): Promise<{ session: Session; refreshToken: string } | null> {
+  const now = services.clock.now().getTime();
+  const spent = await tx.execute(
+    sql('UPDATE refresh_tokens SET used_at = @now WHERE token_hash = @hash AND session_id = @session AND used_at IS NULL', {
+      now: p.bigint(now),
+      hash: p.text(input.refreshTokenHash),
+      session: p.text(input.sessionId),
+    }),
+  );
+  if (spent.rowsAffected !== 1) return null;
+  const updated = await tx.execute(
+    sql(
+      `UPDATE sessions SET mfa_at = @now, amr = @amr, auth_time = @authTime,
+         idle_expires_at = CASE WHEN absolute_expires_at < @idle THEN absolute_expires_at ELSE @idle END
+       WHERE id = @session AND revoked_at IS NULL AND idle_expires_at > @now AND absolute_expires_at > @now`,
+      {
+        now: p.bigint(now),
+        amr: p.text(input.amr.join(' ')),
+        authTime: p.bigint(Math.floor(now / 1000)),
+        idle: p.bigint(now + REFRESH_IDLE_TTL_IN_SECONDS * 1000),
+        session: p.text(input.sessionId),
+      },
+    ),
+  );
+  if (updated.rowsAffected !== 1) return null;
+  const [row] = await tx.query<SessionRow>(
+    sql(
+      `SELECT id, user_id, role, organization_id, api_key_id, amr, mfa_at, auth_time, idle_expires_at, absolute_expires_at, revoked_at
+       FROM sessions WHERE id = @session`,
+      { session: p.text(input.sessionId) },
+    ),
+  );
+  if (!row) return null;
+  return { session: toSession(row), refreshToken: await issueRefreshToken(tx, services, row.id) };
 }

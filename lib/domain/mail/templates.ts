@@ -48,6 +48,32 @@ export const mail = {
     }),
   passwordChanged: (to: string) =>
     message(to, 'Your Connectid password was changed', ['The password of your account was just changed and every session was signed out.', 'If it was not you, reset your password now and contact your administrator.']),
+  // No item names, no title, no purpose: the mailbox is not the vault. The organization's name is what the reader needs.
+  deliveryReleased: (to: string, baseUrl: string, deliveryId: string, organizationName: string, daysAvailable: number) =>
+    message(
+      to,
+      'You have a new delivery on Connectid',
+      [
+        `${organizationName} has delivered data to you on Connectid.`,
+        `Sign in to download it. It stays available for ${daysAvailable} days; after that it is deleted for good.`,
+      ],
+      { label: 'Open the delivery', url: `${baseUrl}/portal/#/deliveries/${deliveryId}` },
+    ),
+  mfaCode: (to: string, code: string) =>
+    message(to, `${code} is your Connectid code`, [
+      `Your Connectid code is ${code}. It is valid for 10 minutes.`,
+      'If you are not signing in or adding this address as a sign-in method right now, someone may know your password: change it.',
+    ]),
+  recoveryCodeUsed: (to: string, remaining: number) =>
+    message(to, 'A recovery code was used to sign in to Connectid', [
+      `Someone signed in to your account with one of your recovery codes. ${remaining === 1 ? '1 code is' : `${remaining} codes are`} left.`,
+      'If it was you, add a new sign-in method and create new recovery codes. If it was not, change your password now and contact support.',
+    ]),
+  factorsReset: (to: string) =>
+    message(to, 'Your Connectid sign-in methods were reset', [
+      'An administrator removed every second factor and recovery code from your account and signed out all your sessions.',
+      'At your next sign-in you will be asked to set up a new second factor. If you did not ask for this, contact your administrator.',
+    ]),
   lockout: (to: string) =>
     message(to, 'Sign-in to your Connectid account is paused', [
       'There were many failed attempts to sign in to your account, so sign-in is paused for 15 minutes.',

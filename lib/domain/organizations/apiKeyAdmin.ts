@@ -7,7 +7,8 @@ import { createApiKey, listApiKeys, revokeApiKey, rotateApiKey, type CreatedApiK
 import { appendAudit, orgChain } from '../audit/audit';
 
 function publicKey(created: CreatedApiKey) {
-  return { id: created.id, prefix: created.prefix, key: created.key, name: created.name, createdAt: created.createdAt };
+  // servicePrincipalId is what an admin assigns requests to for a backend using this key (ApiKeySecret documents it).
+  return { id: created.id, prefix: created.prefix, key: created.key, name: created.name, createdAt: created.createdAt, servicePrincipalId: created.servicePrincipalId };
 }
 
 export async function createOrganizationApiKey(services: Services, admin: Principal, organizationId: string, input: { name: string }) {

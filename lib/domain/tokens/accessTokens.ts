@@ -29,7 +29,15 @@ export interface AccessTokenClaims {
   readonly acr?: string;
   /** When the user last authenticated (RFC 9470 `auth_time`), epoch seconds. */
   readonly authTime: number;
+  /**
+   * A restriction of what the token may do. `mfa_enrollment`: password proven, no second factor yet; the guard
+   * lets it reach only the factor-enrollment routes. Absent on ordinary tokens.
+   */
+  readonly scp?: AccessTokenRestriction;
 }
+
+export const ACCESS_TOKEN_RESTRICTIONS = ['mfa_enrollment'] as const;
+export type AccessTokenRestriction = (typeof ACCESS_TOKEN_RESTRICTIONS)[number];
 
 export interface VerifiedAccessToken extends AccessTokenClaims {
   readonly jti: string;
@@ -81,6 +89,7 @@ export async function issueAccessToken(
     auth_time: claims.authTime,
   };
   if (claims.acr !== undefined) payload.acr = claims.acr;
+  if (claims.scp !== undefined) payload.scp = claims.scp;
   const token = await new SignJWT(payload)
     .setProtectedHeader({ alg: SIGNING_ALG, typ: ACCESS_TOKEN_TYP, kid })
     .setIssuer(options.issuer)
@@ -206,12 +215,14 @@ function invalidToken(): ApiError {
 }
 
 function accessTokenClaims(payload: JWTPayload, kid: string): VerifiedAccessToken | null {
-  const { sub, role, org, akid, sid, amr, acr, auth_time: authTime, jti, iat, exp } = payload;
+  const { sub, role, org, akid, sid, amr, acr, scp, auth_time: authTime, jti, iat, exp } = payload;
   if (!isNonEmptyString(sub) || !isNonEmptyString(jti)) return null;
   if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) return null;
   if (!isNullableString(org) || !isNullableString(akid) || !isNullableString(sid)) return null;
   if (!Array.isArray(amr) || !amr.every((method) => typeof method === 'string')) return null;
   if (acr !== undefined && typeof acr !== 'string') return null;
+  // An unknown restriction cannot be honoured, so the token is refused rather than treated as unrestricted.
+  if (scp !== undefined && !isRestriction(scp)) return null;
   if (!isEpochSeconds(authTime) || !isEpochSeconds(iat) || !isEpochSeconds(exp)) return null;
   return {
     sub,
@@ -221,6 +232,7 @@ function accessTokenClaims(payload: JWTPayload, kid: string): VerifiedAccessToke
     sid,
     amr: amr as string[],
     ...(acr === undefined ? {} : { acr }),
+    ...(scp === undefined ? {} : { scp: scp as AccessTokenRestriction }),
     authTime,
     jti,
     issuedAt: iat,
@@ -239,7 +251,12 @@ function assertIssuable(claims: AccessTokenClaims): void {
     throw new TypeError('amr is an array of strings');
   }
   if (claims.acr !== undefined && typeof claims.acr !== 'string') throw new TypeError('acr is a string when present');
+  if (claims.scp !== undefined && !isRestriction(claims.scp)) throw new TypeError(`scp is one of ${ACCESS_TOKEN_RESTRICTIONS.join(', ')} when present`);
   if (!isEpochSeconds(claims.authTime)) throw new TypeError('authTime is epoch seconds (an integer)');
+}
+
+function isRestriction(value: unknown): value is AccessTokenRestriction {
+  return typeof value === 'string' && (ACCESS_TOKEN_RESTRICTIONS as readonly string[]).includes(value);
 }
 
 function isNonEmptyString(value: unknown): value is string {

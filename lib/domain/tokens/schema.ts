@@ -4,7 +4,8 @@
  *
  *   retired_at     when the key stopped signing (null: it may still sign)
  *   publish_until  when it leaves the JWKS and stops verifying (null: published without end);
- *                  set at retirement to outlive every token it signed
+ *                  set at retirement to outlive every token and consent receipt it signed (400 days),
+ *                  or to the rotation time when the rotation was for a compromised key
  *
  * Times are epoch milliseconds. Rows are kept after they leave the JWKS: the table grows by one row per
  * rotation, and a kid is never reused.

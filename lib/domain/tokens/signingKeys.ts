@@ -8,8 +8,11 @@
  * kid this process has not seen yet is looked up at once (so a key created by another instance verifies
  * immediately).
  *
- * A retired key stays published for the access-token lifetime plus a margin, so every token it signed
- * (including those other instances sign during their 30 s of not knowing yet) verifies until it expires.
+ * The same keys sign consent receipts, which their holders verify against the JWKS long after the fact, so a
+ * normally retired key stays published for 400 days: a receipt outlives its consent (at most a year) and the
+ * 32 days a delivery stays downloadable. Access tokens are not extended by this: they die by their own `exp`.
+ * A key believed compromised is rotated with `{ compromised: true }`, which unpublishes every older key at once:
+ * tokens and receipts they signed stop verifying (on other instances within the 30 s refresh interval).
  */
 import { createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
@@ -22,10 +25,11 @@ export const SIGNING_ALG = 'ES256';
 export const SIGNING_KEYS_REFRESH_INTERVAL_IN_SECONDS = 30;
 
 /**
- * Publication margin after retirement, beyond the access-token lifetime: covers instances still signing with
- * the old key during their refresh interval, and clocks that disagree a little.
+ * How long a normally retired key stays in the JWKS: longer than any consent (at most 365 days) plus the 32 days
+ * its deliveries stay downloadable, so every receipt it signed verifies while it still matters. It also covers
+ * the access tokens it signed and instances still signing with it during their refresh interval.
  */
-export const RETIRED_KEY_PUBLISH_MARGIN_IN_SECONDS = 300;
+export const RETIRED_KEY_PUBLICATION_IN_DAYS = 400;
 
 const DEFAULT_ACCESS_TOKEN_TTL_IN_SECONDS = 600;
 // The kid column is a dialect `key` (NVARCHAR(200) on SQL Server); a longer header value cannot be ours.
@@ -38,7 +42,7 @@ export interface SigningKeysDeps {
   readonly keys: KeyProvider;
   readonly clock: Clock;
   readonly random: Random;
-  /** How long the access tokens these keys sign live; decides how long a retired key stays published. */
+  /** How long the access tokens these keys sign live (default 10 minutes). */
   readonly accessTokenTtlInSeconds?: number;
 }
 
@@ -62,6 +66,14 @@ export interface SigningKey {
   readonly kid: string;
   readonly alg: typeof SIGNING_ALG;
   readonly privateKey: KeyObject;
+}
+
+export interface RotateOptions {
+  /**
+   * The key (or the master key) may have leaked: stop publishing every older key at once instead of keeping it
+   * for receipts. Tokens and receipts signed by them stop verifying; people sign in again.
+   */
+  readonly compromised?: boolean;
 }
 
 export interface RotatedSigningKey {
@@ -129,13 +141,14 @@ export class SigningKeys {
   }
 
   /**
-   * Creates a new signing key and retires the keys signing until now. They stay published for the access-token
-   * lifetime plus a margin, so the tokens they signed keep verifying until they expire.
+   * Creates a new signing key and retires the keys signing until now. Normally they stay published for
+   * RETIRED_KEY_PUBLICATION_IN_DAYS, so receipts they signed keep verifying; `compromised` unpublishes every
+   * older key, retired or not, at once.
    */
-  async rotate(): Promise<RotatedSigningKey> {
+  async rotate(options: RotateOptions = {}): Promise<RotatedSigningKey> {
     const nowMs = this.nowMs();
     const created = await this.newKey();
-    const publishUntilMs = nowMs + (this.accessTokenTtlInSeconds + RETIRED_KEY_PUBLISH_MARGIN_IN_SECONDS) * 1000;
+    const publishUntilMs = nowMs + RETIRED_KEY_PUBLICATION_IN_DAYS * 86_400_000;
     const previousKid = await this.deps.store.transaction(async (tx) => {
       const signing = await tx.query<Pick<SigningKeyRow, 'kid' | 'created_at'>>(
         sql('SELECT kid, created_at FROM signing_keys WHERE retired_at IS NULL'),
@@ -148,10 +161,19 @@ export class SigningKeys {
       await tx.execute(
         sql('UPDATE signing_keys SET retired_at = @now, publish_until = @publishUntil WHERE retired_at IS NULL AND kid <> @kid', {
           now: p.bigint(nowMs),
-          publishUntil: p.bigint(publishUntilMs),
+          publishUntil: p.bigint(options.compromised ? nowMs : publishUntilMs),
           kid: p.text(created.kid),
         }),
       );
+      if (options.compromised) {
+        // Whoever holds one private key may hold the others (same table, same master key): none is trusted.
+        await tx.execute(
+          sql('UPDATE signing_keys SET publish_until = @now WHERE kid <> @kid AND (publish_until IS NULL OR publish_until > @now)', {
+            now: p.bigint(nowMs),
+            kid: p.text(created.kid),
+          }),
+        );
+      }
       return previous?.kid ?? null;
     });
     this.privateKeys.set(created.kid, Promise.resolve(created.privateKey));
@@ -233,8 +255,9 @@ export class SigningKeys {
     // Reads may finish out of order (SQL Server); only a newer one replaces what we have.
     if (sequence >= this.oldestAcceptedSequence && sequence > (this.snapshot?.sequence ?? 0)) {
       this.snapshot = { sequence, loadedAtMs, keys };
+      // A retired key only verifies now; its private half need not stay in memory for the 400 days it is published.
       for (const kid of this.privateKeys.keys()) {
-        if (!keys.has(kid)) this.privateKeys.delete(kid);
+        if (keys.get(kid)?.retiredAtMs !== null) this.privateKeys.delete(kid);
       }
     }
     return keys;

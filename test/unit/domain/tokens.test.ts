@@ -39,8 +39,9 @@ const ISSUER = 'https://connectid.example';
 const AUDIENCE = 'https://connectid.example/v1';
 const SECOND = 1000;
 const TTL_IN_SECONDS = 600;
-// Access-token lifetime plus the 5-minute margin (DESIGN §4: the previous key stays published).
-const PUBLISHED_AFTER_RETIREMENT_IN_SECONDS = TTL_IN_SECONDS + 300;
+const DAY_IN_SECONDS = 86_400;
+// A retired key stays published for 400 days, so consent receipts it signed keep verifying.
+const PUBLISHED_AFTER_RETIREMENT_IN_SECONDS = 400 * DAY_IN_SECONDS;
 
 const CLAIMS: AccessTokenClaims = {
   sub: 'user-1',
@@ -220,6 +221,70 @@ describe('token signing keys', () => {
       clock.advance(1 * SECOND);
       expect(await publishedKids(signingKeys)).toEqual([newKid]);
       expect(await signingKeys.verificationKey(oldKid)).toBeNull();
+    });
+
+    it('keeps a receipt signed before a normal rotation verifying 16 minutes later, and a year later', async () => {
+      const { signingKeys } = instance();
+      const receipt = await signJws(signingKeys, { type: 'consent', requestId: 'req-1' });
+      await signingKeys.rotate();
+
+      clock.advance(16 * 60 * SECOND);
+      await expect(verifyJws(signingKeys, receipt)).resolves.toMatchObject({ payload: { requestId: 'req-1' } });
+      const jwks = createLocalJWKSet(await signingKeys.jwks());
+      await expect(compactVerify(receipt, jwks, { algorithms: ['ES256'] })).resolves.toBeDefined();
+
+      clock.advance(365 * DAY_IN_SECONDS * SECOND);
+      await expect(verifyJws(signingKeys, receipt)).resolves.toMatchObject({ payload: { requestId: 'req-1' } });
+    });
+
+    it('does not extend access tokens: one signed before a normal rotation still dies at its exp', async () => {
+      const { signingKeys } = instance();
+      const { token } = await issue(signingKeys);
+      await signingKeys.rotate();
+
+      clock.advance(TTL_IN_SECONDS * SECOND);
+      await expectInvalidToken(verify(signingKeys, token));
+    });
+
+    it('unpublishes the previous key at once when the rotation is for a compromised key', async () => {
+      const { signingKeys } = instance();
+      const receipt = await signJws(signingKeys, { type: 'consent' });
+      const before = await issue(signingKeys);
+      const { kid: oldKid } = await signingKeys.current();
+
+      const rotated = await signingKeys.rotate({ compromised: true });
+
+      expect(rotated.previousKid).toBe(oldKid);
+      expect(await publishedKids(signingKeys)).toEqual([rotated.kid]);
+      await expect(verifyJws(signingKeys, receipt)).rejects.toMatchObject({ code: 'invalid_jws' });
+      await expectInvalidToken(verify(signingKeys, before.token));
+      // What the new key signs verifies.
+      await expect(verifyJws(signingKeys, await signJws(signingKeys, { type: 'consent' }))).resolves.toBeDefined();
+    });
+
+    it('also unpublishes keys retired earlier, still published for their receipts, when rotating for compromise', async () => {
+      const { signingKeys } = instance();
+      const oldReceipt = await signJws(signingKeys, { type: 'consent', n: 1 });
+      await signingKeys.rotate();
+      const newerReceipt = await signJws(signingKeys, { type: 'consent', n: 2 });
+      expect(await publishedKids(signingKeys)).toHaveLength(2);
+
+      const { kid } = await signingKeys.rotate({ compromised: true });
+
+      expect(await publishedKids(signingKeys)).toEqual([kid]);
+      await expect(verifyJws(signingKeys, oldReceipt)).rejects.toMatchObject({ code: 'invalid_jws' });
+      await expect(verifyJws(signingKeys, newerReceipt)).rejects.toMatchObject({ code: 'invalid_jws' });
+    });
+
+    it('reaches the verification of another process within 30 seconds after a compromised rotation', async () => {
+      const server = instance();
+      const cli = instance();
+      const receipt = await signJws(server.signingKeys, { type: 'consent' });
+      await expect(verifyJws(server.signingKeys, receipt)).resolves.toBeDefined();
+
+      await cli.signingKeys.rotate({ compromised: true });
+      clock.advance(30 * SECOND);
+      await expect(verifyJws(server.signingKeys, receipt)).rejects.toMatchObject({ code: 'invalid_jws' });
     });
 
     it('reports no previous key when rotating before any key exists', async () => {
@@ -604,8 +669,8 @@ describe('npx connectid rotate-signing-key', () => {
     const first = await command.run(config, {});
     const second = await command.run(config, {});
 
-    expect(first.json).toEqual({ kid: expect.any(String), previousKid: null });
-    expect(second.json).toEqual({ kid: expect.any(String), previousKid: first.json.kid });
+    expect(first.json).toEqual({ kid: expect.any(String), previousKid: null, compromised: false });
+    expect(second.json).toEqual({ kid: expect.any(String), previousKid: first.json.kid, compromised: false });
     expect(second.text).toContain(String(second.json.kid));
     const file = createSqliteStore({ file: path.join(dataDir, 'connectid.sqlite') });
     try {
@@ -615,6 +680,27 @@ describe('npx connectid rotate-signing-key', () => {
       expect(rows.map((row) => row.kid)).toEqual([second.json.kid]);
       const all = await file.query(sql('SELECT kid FROM signing_keys WHERE kid = @kid', { kid: p.text(String(first.json.kid)) }));
       expect(all).toHaveLength(1);
+    } finally {
+      await file.close();
+    }
+  });
+
+  it('with --compromised, leaves only the new key published', async () => {
+    const command = commands['rotate-signing-key']!;
+    const config = loadConfig({ DATA_DIR: dataDir });
+
+    const first = await command.run(config, {});
+    await command.run(config, {});
+    const emergency = await command.run(config, { compromised: true });
+
+    expect(emergency.json).toEqual({ kid: expect.any(String), previousKid: expect.any(String), compromised: true });
+    const file = createSqliteStore({ file: path.join(dataDir, 'connectid.sqlite') });
+    try {
+      const published = await file.query<{ kid: string }>(
+        sql('SELECT kid FROM signing_keys WHERE publish_until IS NULL OR publish_until > @now', { now: p.bigint(Date.now()) }),
+      );
+      expect(published.map((row) => row.kid)).toEqual([emergency.json.kid]);
+      expect(first.json.kid).not.toBe(emergency.json.kid);
     } finally {
       await file.close();
     }
