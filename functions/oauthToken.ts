@@ -21,6 +21,7 @@ export const definition = defineRoute({
       'Members calling from company systems add the organization API key as client credentials (client_id = key id, client_secret = the key; HTTP Basic with RFC 6749 §2.3.1 form-encoding, or in the body); the token is then bound to that key and dies with it. `client_credentials` with an API key yields a service-principal token. Errors are in RFC 6749 form.\n\n' +
       'Every person needs a second factor: a right password answers 403 `mfa_required` (with an `mfa_token` and the factors) or, for an account without a factor, 403 `mfa_enrollment_required` (with an `enrollment_token` for /v1/me/factors). ' +
       'Finish with `grant_type=urn:connectid:params:oauth:grant-type:mfa`, `mfa_token`, `factor_id` and `code` (TOTP, email, SMS, recovery) or `credential` (WebAuthn, the PublicKeyCredential as JSON); start email, SMS and WebAuthn factors first with POST /v1/auth/mfa/challenge. ' +
+      'An eID factor is started there too (its `authorization_url` goes to the person\'s browser) and finished with no answer at all: `authorization_pending` until the provider has redirected back, `invalid_grant` with error_description `eid_cancelled` or `eid_failed` when the person cancelled or the answer failed verification. ' +
       'A login that began with an API key must be finished with the same key. The tokens then carry `amr`, `acr` (`urn:connectid:acr:mfa`) and `auth_time`. ' +
       'Step-up (RFC 9470): POST /v1/auth/mfa/challenge with the refresh token gives an mfa_token for the same session; the MFA grant with it refreshes that session\'s MFA time and returns rotated tokens.',
     tags: ['auth'],
@@ -73,7 +74,8 @@ export const definition = defineRoute({
         case MFA_GRANT_TYPE: {
           const code = parameters.code ?? null;
           const credential = parameters.credential ?? null;
-          if ((code === null) === (credential === null)) throw new OAuthError('invalid_request', 'Give code or credential');
+          // One answer at most: code (TOTP, email, SMS, recovery) or credential (WebAuthn); none for an eID factor.
+          if (code !== null && credential !== null) throw new OAuthError('invalid_request', 'Give code or credential, not both');
           tokens = await mfaGrant(services, { mfaToken: required('mfa_token'), factorId: required('factor_id'), code, credential, client, ip: clientIp(request) });
           break;
         }

@@ -85,6 +85,13 @@ param webauthnRpName string = 'Connectid'
 @description('WEBAUTHN_ORIGIN: the origin the portal runs on (empty = PUBLIC_BASE_URL)')
 param webauthnOrigin string = ''
 
+@description('EID_PROVIDERS: JSON array of third-party eID providers (OpenID Connect); README "Third-party eID". Empty = no eID.')
+param eidProviders string = ''
+
+@description('EID_CLIENT_SECRETS: JSON object {"providerId": "client secret"}, stored as the Key Vault secret eid-client-secrets. Empty = keep the secret as it is (none: no eID).')
+@secure()
+param eidClientSecrets string = ''
+
 // ---- Scale and cost -------------------------------------------------------------------------------------------
 
 @description('Instances kept warm for HTTP (0 = scale to zero; the first request after idle pays a cold start)')
@@ -136,6 +143,7 @@ var tags = {
 // Secrets the app reads through Key Vault references: key = secret name in the vault.
 var secretNames = {
   sendgridApiKey: 'sendgrid-api-key'
+  eidClientSecrets: 'eid-client-secrets'
 }
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
@@ -215,6 +223,7 @@ module keyVault 'modules/keyVault.bicep' = {
     masterKeyRotateAfter: masterKeyRotateAfter
     secretValues: {
       '${secretNames.sendgridApiKey}': sendgridApiKey
+      '${secretNames.eidClientSecrets}': eidClientSecrets
     }
     logAnalyticsWorkspaceId: monitoring.outputs.logAnalyticsWorkspaceId
   }
@@ -288,6 +297,8 @@ module functionApp 'modules/functionApp.bicep' = {
     webauthnRpId: webauthnRpId
     webauthnRpName: webauthnRpName
     webauthnOrigin: webauthnOrigin
+    eidProviders: eidProviders
+    eidClientSecretsSecretName: secretNames.eidClientSecrets
   }
   // The identity's roles exist before the app first resolves its Key Vault references and reaches storage.
   dependsOn: [roles]

@@ -9,6 +9,7 @@
  * settings in Azure the SMS factor is simply not offered.
  */
 import path from 'node:path';
+import { parseEidSettings, type EidSettings } from './domain/eid/settings';
 
 export class ConfigError extends TypeError {
   constructor(readonly problems: readonly string[]) {
@@ -61,6 +62,8 @@ export interface Config {
   readonly mail: MailConfig;
   readonly sms: SmsConfig;
   readonly webauthn: WebAuthnConfig;
+  /** Third-party eID providers (OpenID Connect); none = the eID factor and identity proof are off. */
+  readonly eid: EidSettings;
   /** How long an unwrapped organization KEK may stay in memory (DESIGN §4: at most 5 minutes). */
   readonly kekCacheTtlInSeconds: number;
   readonly maxJsonBodyBytes: number;
@@ -95,6 +98,8 @@ export const SETTING_NAMES = [
   'WEBAUTHN_RP_ID',
   'WEBAUTHN_RP_NAME',
   'WEBAUTHN_ORIGIN',
+  'EID_PROVIDERS',
+  'EID_CLIENT_SECRETS',
 ] as const;
 
 export type SettingName = (typeof SETTING_NAMES)[number];
@@ -246,6 +251,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
   if (rpName.length > 64) problems.push('WEBAUTHN_RP_NAME has at most 64 characters');
   const webauthn: WebAuthnConfig = { rpId, rpName, origin };
 
+  // Third-party eID (OpenID Connect): lib/domain/eid/settings.ts validates both settings together.
+  const eid = parseEidSettings(get('EID_PROVIDERS'), get('EID_CLIENT_SECRETS'), problems, warnings);
+
   const kekCacheTtlInSeconds = integer('KEK_CACHE_TTL_SECONDS', 300, 0, 300);
   const maxJsonBodyBytes = integer('MAX_JSON_BODY_BYTES', 1024 * 1024, 1024, 16 * 1024 * 1024);
   const maxItemBytes = integer('MAX_ITEM_BYTES', 100 * 1000 * 1000, 1, 5 * 1024 * 1024 * 1024);
@@ -261,6 +269,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     mail,
     sms,
     webauthn,
+    eid,
     kekCacheTtlInSeconds,
     maxJsonBodyBytes,
     maxItemBytes,

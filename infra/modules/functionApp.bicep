@@ -66,6 +66,12 @@ param webauthnRpId string
 param webauthnRpName string
 param webauthnOrigin string
 
+@description('EID_PROVIDERS: JSON array of third-party eID providers (empty = no eID)')
+param eidProviders string
+
+@description('Name of the Key Vault secret holding EID_CLIENT_SECRETS (JSON: provider id → client secret)')
+param eidClientSecretsSecretName string
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: planName
   location: location
@@ -179,6 +185,10 @@ var connectidSettings = {
   WEBAUTHN_RP_ID: webauthnRpId
   WEBAUTHN_RP_NAME: webauthnRpName
   WEBAUTHN_ORIGIN: webauthnOrigin
+  EID_PROVIDERS: eidProviders
+  // Until the secret exists in the vault the platform passes the reference text through; lib/config.ts accepts that
+  // only while EID_PROVIDERS is empty.
+  EID_CLIENT_SECRETS: '@Microsoft.KeyVault(SecretUri=${keyVaultUrl}/secrets/${eidClientSecretsSecretName}/)'
 }
 
 resource appSettings 'Microsoft.Web/sites/config@2024-04-01' = {

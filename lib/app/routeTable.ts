@@ -50,6 +50,9 @@ import { definition as submitDelivery } from '../../functions/submitDelivery';
 import { definition as listDeliveries } from '../../functions/listDeliveries';
 import { definition as getDelivery } from '../../functions/getDelivery';
 import { definition as downloadDeliveryItem } from '../../functions/downloadDeliveryItem';
+import { definition as listEidProviders } from '../../functions/listEidProviders';
+import { definition as eidCallback } from '../../functions/eidCallback';
+import { definition as eidJwks } from '../../functions/eidJwks';
 import type { RouteDefinition, TimerDefinition } from '../http/route';
 import { ROLES } from '../http/route';
 
@@ -100,6 +103,9 @@ export const routes: readonly RouteDefinition[] = validateRoutes([
   listDeliveries,
   getDelivery,
   downloadDeliveryItem,
+  listEidProviders,
+  eidCallback,
+  eidJwks,
 ]);
 
 export const timers: readonly TimerDefinition[] = [purgeExpired];

@@ -28,9 +28,9 @@ export const purgeCommand: Command = {
       }
     });
     const text = [
-      `Purged ${report.deliveriesPurged} expired deliveries: ${report.itemsShredded} data keys destroyed, ${report.blobsDeleted} blobs deleted`,
+      `Purged ${report.deliveriesPurged} expired deliveries and ${report.draftsAbandoned} abandoned drafts: ${report.itemsShredded} data keys destroyed, ${report.blobsDeleted} blobs deleted`,
       `Swept ${report.orphanBlobsDeleted} abandoned uploads, ${report.tokensSwept} one-time tokens, ${report.sessionsSwept} sessions, ` +
-        `${report.idempotencySwept} idempotency records, ${report.throttleSwept} throttle counters`,
+        `${report.challengesSwept} MFA challenges, ${report.idempotencySwept} idempotency records, ${report.throttleSwept} throttle counters`,
       report.complete ? 'Nothing expired is left.' : 'Stopped at the time limit with work left: run it again to continue.',
     ].join('\n');
     return { text, json: { ...report } };

@@ -39,11 +39,13 @@ test('a timer run purges what expired and logs the counts, nothing else', async 
       message: 'purge finished',
       fields: {
         deliveriesPurged: 1,
+        draftsAbandoned: 0,
         itemsShredded: 2,
         blobsDeleted: 2,
         orphanBlobsDeleted: 0,
         tokensSwept: 0,
         sessionsSwept: 0,
+        challengesSwept: 0,
         throttleSwept: 0,
         idempotencySwept: 0,
         complete: true,

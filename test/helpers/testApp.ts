@@ -49,10 +49,11 @@ export interface TestApp {
 
 /**
  * `routes` replaces the route table; `extraRoutes` adds definitions not yet in it (by name), so a feature's tests
- * can run before its routes are registered, and keep running after.
+ * can run before its routes are registered, and keep running after. `port` fixes the dev host's port (default: any
+ * free one), for tests that must name the app's URL before it starts (e.g. a redirect URI registered at a provider).
  */
 export async function startTestApp(
-  options: { env?: Env; routes?: readonly RouteDefinition[]; extraRoutes?: readonly RouteDefinition[]; overrides?: ServiceOverrides } = {},
+  options: { env?: Env; routes?: readonly RouteDefinition[]; extraRoutes?: readonly RouteDefinition[]; overrides?: ServiceOverrides; port?: number } = {},
 ): Promise<TestApp> {
   const dataDir = makeTempDir();
   const config = loadConfig({ DATA_DIR: dataDir, PORT: '0', BLOB_CONNECTION_STRING: azuriteConnectionString(), ...options.env });
@@ -70,7 +71,7 @@ export async function startTestApp(
   const base = options.routes ?? appRoutes;
   const extra = (options.extraRoutes ?? []).filter((route) => !base.some((known) => known.name === route.name));
   // No timers: tests run the purge themselves, with the fake clock, instead of at the top of a real hour.
-  const host = await startDevHost({ services, routes: [...base, ...extra], port: 0 });
+  const host = await startDevHost({ services, routes: [...base, ...extra], port: options.port ?? 0 });
   return {
     services,
     dataDir,

@@ -47,11 +47,13 @@ describe('npx connectid purge', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({
       deliveriesPurged: 1,
+      draftsAbandoned: 0,
       itemsShredded: 2,
       blobsDeleted: 2,
       orphanBlobsDeleted: 0,
       tokensSwept: 0,
       sessionsSwept: 0,
+      challengesSwept: 0,
       throttleSwept: 0,
       idempotencySwept: 0,
       complete: true,

@@ -87,7 +87,7 @@ describe('API documentation', () => {
     expect(document.paths['/test/echo']).toBeUndefined();
   });
 
-  test('every $ref in the OpenAPI document resolves, and every operation has a summary and a 2xx answer', async () => {
+  test('every $ref in the OpenAPI document resolves, and every operation has a summary and a 2xx answer (a 303 for redirect-only ones)', async () => {
     const document = await (await fetch(`${app.url}/openapi.json`)).json();
     const refs = [...JSON.stringify(document).matchAll(/"\$ref":"#\/components\/schemas\/([^"]+)"/g)].map((match) => match[1]!);
     expect(refs.length).toBeGreaterThan(10);
@@ -95,7 +95,9 @@ describe('API documentation', () => {
     for (const [path, operations] of Object.entries<Record<string, any>>(document.paths)) {
       for (const [method, operation] of Object.entries<any>(operations)) {
         expect({ path, method, summary: typeof operation.summary }).toEqual({ path, method, summary: 'string' });
-        expect(Object.keys(operation.responses).some((status) => status.startsWith('2'))).toBe(true);
+        // The eID callback only ever redirects the person's browser on (303), like any OAuth redirect_uri.
+        const success = Object.keys(operation.responses).some((status) => status.startsWith('2') || status === '303');
+        expect({ path, method, success }).toEqual({ path, method, success: true });
       }
     }
   });

@@ -6,6 +6,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../../lib/adapters/blob/azurite';
+import { AZURITE_LOCK_FILE } from '../../lib/adapters/blob/azuriteLock';
 import { makeTempDir } from '../helpers/testApp';
 
 const root = path.resolve(__dirname, '../..');
@@ -49,9 +50,12 @@ test('npm start serves /health, /docs and /openapi.json on embedded defaults, ke
     expect((await fetch(`http://127.0.0.1:${port}/docs`)).headers.get('content-type')).toContain('text/html');
     expect((await (await fetch(`http://127.0.0.1:${port}/openapi.json`)).json()).openapi).toBe('3.1.0');
     expect((await fetch(`http://127.0.0.1:${port}/_dev/outbox`)).status).toBe(200);
+    // Its Azurite is claimed, so `npx connectid purge` on this DATA_DIR does not start a second one on the same files.
+    expect(fs.readFileSync(path.join(dataDir, AZURITE_LOCK_FILE), 'utf8').trim()).toBe(String(first.child.pid));
     expect(await stop(first.child)).toBe(0);
-    // Azurite went down with it.
+    // Azurite went down with it, and the claim with them.
     await expect(fetch(`http://127.0.0.1:${azuritePort}/`)).rejects.toThrow();
+    expect(fs.existsSync(path.join(dataDir, AZURITE_LOCK_FILE))).toBe(false);
 
     const keysBefore = fs.readFileSync(path.join(dataDir, 'keys', 'keys.json'), 'utf8');
     const second = await start(dataDir, port);

@@ -15,8 +15,9 @@ import { auditMigration } from '../../domain/audit/schema';
 import { throttleMigration } from '../../domain/throttle/schema';
 import { signingKeysMigration } from '../../domain/tokens/schema';
 import { requestsMigration } from '../../domain/requests/schema';
-import { deliveriesMigration } from '../../domain/deliveries/schema';
+import { deliveriesMigration, deliveryItemBlobIndexMigration } from '../../domain/deliveries/schema';
 import { mfaMigration } from '../../domain/mfa/schema';
+import { eidMigration } from '../../domain/eid/schema';
 
 export interface Migration {
   readonly version: number;
@@ -34,6 +35,8 @@ export const MIGRATIONS: readonly Migration[] = [
   requestsMigration,
   deliveriesMigration,
   mfaMigration,
+  eidMigration,
+  deliveryItemBlobIndexMigration,
 ];
 
 function foundation(): Migration {

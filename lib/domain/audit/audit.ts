@@ -73,6 +73,7 @@ export const AUDIT_ACTIONS = [
   'mfa.recovery_code_used',
   'mfa.recovery_codes.created',
   'mfa.factors.reset',
+  'eid.identity.verified',
 ] as const;
 
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];

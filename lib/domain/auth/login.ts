@@ -138,9 +138,17 @@ export async function recordLogin(
   services: Services,
   user: User,
   choice: RoleChoice,
-  auth: { apiKeyId: string | null; amr: readonly string[]; mfaAt: number | null; details?: Record<string, unknown> },
+  auth: { apiKeyId: string | null; amr: readonly string[]; mfaAt: number | null; acr?: string | null; details?: Record<string, unknown> },
 ): Promise<{ session: Session; refreshToken: string | undefined }> {
-  const started = await startSession(tx, services, { userId: user.id, role: choice.role, organizationId: choice.organizationId, apiKeyId: auth.apiKeyId, amr: auth.amr, mfaAt: auth.mfaAt });
+  const started = await startSession(tx, services, {
+    userId: user.id,
+    role: choice.role,
+    organizationId: choice.organizationId,
+    apiKeyId: auth.apiKeyId,
+    amr: auth.amr,
+    mfaAt: auth.mfaAt,
+    acr: auth.acr ?? null,
+  });
   await appendAudit(tx, services, {
     chain: choice.organizationId ? orgChain(choice.organizationId) : requesterChain(user.id),
     action: 'auth.login.succeeded',
@@ -150,7 +158,10 @@ export async function recordLogin(
   return started;
 }
 
-/** Access token (and refresh token, when one was issued) for a session. `acr` says whether a second factor was used. */
+/**
+ * Access token (and refresh token, when one was issued) for a session. `acr` says whether a second factor was used:
+ * ours (urn:connectid:acr:mfa), or the one an eID provider reported when the second factor was that eID.
+ */
 export async function tokensFor(services: Services, session: Session, refreshToken: string | undefined, scope: string): Promise<TokenResponse> {
   const access = await issueAccessToken(
     services.signingKeys,
@@ -162,7 +173,7 @@ export async function tokensFor(services: Services, session: Session, refreshTok
       akid: session.apiKeyId,
       sid: session.id,
       amr: session.amr,
-      ...(session.mfaAt !== null ? { acr: ACR_MFA } : {}),
+      ...(session.mfaAt !== null ? { acr: session.acr ?? ACR_MFA } : {}),
       authTime: session.authTime,
     },
   );

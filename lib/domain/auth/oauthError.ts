@@ -11,7 +11,9 @@ export type OAuthErrorCode =
   | 'invalid_scope'
   | 'mfa_required'
   | 'mfa_enrollment_required'
-  | 'slow_down';
+  | 'slow_down'
+  /** RFC 8628 §3.5: the MFA grant of an eID factor whose provider has not answered yet. */
+  | 'authorization_pending';
 
 export class OAuthError extends Error {
   constructor(

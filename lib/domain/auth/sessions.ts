@@ -25,6 +25,8 @@ export interface Session {
   readonly apiKeyId: string | null;
   readonly amr: readonly string[];
   readonly mfaAt: number | null;
+  /** The `acr` an eID provider reported for the session's last MFA; null = ours (the session's MFA alone says it). */
+  readonly acr: string | null;
   readonly authTime: number;
 }
 
@@ -36,6 +38,7 @@ type SessionRow = {
   api_key_id: string | null;
   amr: string;
   mfa_at: number | null;
+  acr: string | null;
   auth_time: number;
   idle_expires_at: number;
   absolute_expires_at: number;
@@ -55,6 +58,7 @@ function toSession(row: SessionRow): Session {
     apiKeyId: row.api_key_id,
     amr: row.amr.split(' ').filter(Boolean),
     mfaAt: row.mfa_at === null ? null : Number(row.mfa_at),
+    acr: row.acr ?? null,
     authTime: Number(row.auth_time),
   };
 }
@@ -81,6 +85,8 @@ export async function startSession(
     apiKeyId: string | null;
     amr: readonly string[];
     mfaAt: number | null;
+    /** The eID provider's `acr` when the second factor was an eID; absent = ours. */
+    acr?: string | null;
     /** Only for enrolling a first factor: no refresh token, and the session dies with its one access token. */
     enrollmentOnly?: boolean;
   },
@@ -91,8 +97,8 @@ export async function startSession(
   const lifetimeInMs = input.enrollmentOnly ? ENROLLMENT_SESSION_TTL_IN_SECONDS * 1000 : null;
   await tx.execute(
     sql(
-      `INSERT INTO sessions (id, user_id, role, organization_id, api_key_id, amr, mfa_at, auth_time, created_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason)
-       VALUES (@id, @user, @role, @org, @akid, @amr, @mfaAt, @authTime, @now, @idle, @absolute, NULL, NULL)`,
+      `INSERT INTO sessions (id, user_id, role, organization_id, api_key_id, amr, mfa_at, acr, auth_time, created_at, idle_expires_at, absolute_expires_at, revoked_at, revoked_reason)
+       VALUES (@id, @user, @role, @org, @akid, @amr, @mfaAt, @acr, @authTime, @now, @idle, @absolute, NULL, NULL)`,
       {
         id: p.text(id),
         user: p.text(input.userId),
@@ -101,6 +107,7 @@ export async function startSession(
         akid: p.text(input.apiKeyId),
         amr: p.text(input.amr.join(' ')),
         mfaAt: p.bigint(input.mfaAt),
+        acr: p.text(input.acr ?? null),
         authTime: p.bigint(authTime),
         now: p.bigint(now),
         idle: p.bigint(now + (lifetimeInMs ?? REFRESH_IDLE_TTL_IN_SECONDS * 1000)),
@@ -110,7 +117,17 @@ export async function startSession(
   );
   const refreshToken = input.enrollmentOnly ? undefined : await issueRefreshToken(tx, services, id);
   return {
-    session: { id, userId: input.userId, role: input.role, organizationId: input.organizationId, apiKeyId: input.apiKeyId, amr: input.amr, mfaAt: input.mfaAt, authTime },
+    session: {
+      id,
+      userId: input.userId,
+      role: input.role,
+      organizationId: input.organizationId,
+      apiKeyId: input.apiKeyId,
+      amr: input.amr,
+      mfaAt: input.mfaAt,
+      acr: input.acr ?? null,
+      authTime,
+    },
     refreshToken,
   };
 }
@@ -129,7 +146,7 @@ export async function rotateRefreshToken(
   const outcome = await services.store.transaction(async (tx) => {
     const [row] = await tx.query<SessionRow & { used_at: number | null }>(
       sql(
-        `SELECT s.id, s.user_id, s.role, s.organization_id, s.api_key_id, s.amr, s.mfa_at, s.auth_time, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, r.used_at
+        `SELECT s.id, s.user_id, s.role, s.organization_id, s.api_key_id, s.amr, s.mfa_at, s.acr, s.auth_time, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, r.used_at
          FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = @hash`,
         { hash: p.text(hash) },
       ),
@@ -205,7 +222,7 @@ export async function revokeUserSessions(tx: SqlExecutor, now: number, userId: s
 export async function findLiveSessionByRefreshToken(db: SqlExecutor, now: number, refreshToken: string): Promise<Session | null> {
   const [row] = await db.query<SessionRow & { used_at: number | null }>(
     sql(
-      `SELECT s.id, s.user_id, s.role, s.organization_id, s.api_key_id, s.amr, s.mfa_at, s.auth_time, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, r.used_at
+      `SELECT s.id, s.user_id, s.role, s.organization_id, s.api_key_id, s.amr, s.mfa_at, s.acr, s.auth_time, s.idle_expires_at, s.absolute_expires_at, s.revoked_at, r.used_at
        FROM refresh_tokens r JOIN sessions s ON s.id = r.session_id WHERE r.token_hash = @hash`,
       { hash: p.text(hashRefreshToken(refreshToken)) },
     ),
@@ -217,13 +234,13 @@ export async function findLiveSessionByRefreshToken(db: SqlExecutor, now: number
 
 /**
  * Records a fresh second factor on an existing session (RFC 9470 step-up): spends the refresh token the step-up
- * began with (a rotation, so the family stays one chain), sets mfa_at, amr and auth_time, and issues the successor.
+ * began with (a rotation, so the family stays one chain), sets mfa_at, amr, acr and auth_time, and issues the successor.
  * null when that refresh token was spent or the session ended meanwhile.
  */
 export async function stepUpSession(
   tx: SqlExecutor,
   services: Services,
-  input: { sessionId: string; refreshTokenHash: string; amr: readonly string[] },
+  input: { sessionId: string; refreshTokenHash: string; amr: readonly string[]; acr?: string | null },
 ): Promise<{ session: Session; refreshToken: string } | null> {
   const now = services.clock.now().getTime();
   const spent = await tx.execute(
@@ -236,12 +253,13 @@ export async function stepUpSession(
   if (spent.rowsAffected !== 1) return null;
   const updated = await tx.execute(
     sql(
-      `UPDATE sessions SET mfa_at = @now, amr = @amr, auth_time = @authTime,
+      `UPDATE sessions SET mfa_at = @now, amr = @amr, acr = @acr, auth_time = @authTime,
          idle_expires_at = CASE WHEN absolute_expires_at < @idle THEN absolute_expires_at ELSE @idle END
        WHERE id = @session AND revoked_at IS NULL AND idle_expires_at > @now AND absolute_expires_at > @now`,
       {
         now: p.bigint(now),
         amr: p.text(input.amr.join(' ')),
+        acr: p.text(input.acr ?? null),
         authTime: p.bigint(Math.floor(now / 1000)),
         idle: p.bigint(now + REFRESH_IDLE_TTL_IN_SECONDS * 1000),
         session: p.text(input.sessionId),
@@ -251,7 +269,7 @@ export async function stepUpSession(
   if (updated.rowsAffected !== 1) return null;
   const [row] = await tx.query<SessionRow>(
     sql(
-      `SELECT id, user_id, role, organization_id, api_key_id, amr, mfa_at, auth_time, idle_expires_at, absolute_expires_at, revoked_at
+      `SELECT id, user_id, role, organization_id, api_key_id, amr, mfa_at, acr, auth_time, idle_expires_at, absolute_expires_at, revoked_at
        FROM sessions WHERE id = @session`,
       { session: p.text(input.sessionId) },
     ),

@@ -28,7 +28,8 @@ const DAY_IN_MS = 86_400_000;
 export const TITLE_CONTEXT = 'deliveries.title';
 export const ITEM_NAME_CONTEXT = 'delivery_items.name';
 
-export type DeliveryStatus = 'draft' | 'released' | 'purged';
+/** `abandoned`: a draft nobody submitted within a week; the purge shredded its items. */
+export type DeliveryStatus = 'draft' | 'released' | 'purged' | 'abandoned';
 
 export interface DeliveryItemView {
   readonly id: string;

@@ -53,3 +53,10 @@ export const deliveriesMigration: Migration = {
     'CREATE INDEX ix_pending_uploads_started_at ON pending_uploads (started_at)',
   ],
 };
+
+/** The orphan-upload sweep asks, per pending upload, whether an item already owns its blob. */
+export const deliveryItemBlobIndexMigration: Migration = {
+  version: 10,
+  name: 'delivery_items_blob_name_index',
+  up: () => ['CREATE INDEX ix_delivery_items_blob_name ON delivery_items (blob_name)'],
+};

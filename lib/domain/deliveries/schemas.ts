@@ -56,7 +56,7 @@ export const DeliveryReleasedSchema = named(
     }),
 );
 
-const status = z.enum(['draft', 'released', 'purged']).describe('purged: the data is destroyed');
+const status = z.enum(['draft', 'released', 'purged', 'abandoned']).describe('purged: the data is destroyed; abandoned: a draft never submitted within a week, destroyed');
 const expired = z.boolean().describe('true from expiresAt on: items can no longer be read (410), whether or not the purge ran');
 
 export const DeliverySchema = named(

@@ -8,7 +8,10 @@
  *                               that session, the factors to choose from, and — with factor_id — the factor started
  *                               as above. The MFA grant with this token raises the same session.
  *
- * A future factor whose answer comes back through a redirect (the eID) returns its authorization URL here.
+ *   eID factors                 200 {authorization_url}: send the person's user agent there. The provider redirects
+ *                               back to /v1/auth/eid/callback, which records the answer on this mfa_token (which now
+ *                               lives as long as the eID flow, 10 minutes); then the MFA grant with mfa_token and
+ *                               factor_id (no code) completes the login or step-up.
  */
 import type { Services } from '../../app/services';
 import { getUser } from '../accounts/users';
@@ -22,6 +25,8 @@ import { offeredFactors, type OfferedFactor } from './loginGate';
 import { CODE_TTL_IN_SECONDS, hashOneTimeCode, MAX_SENDS_PER_CHALLENGE, newOneTimeCode, smsText } from './oneTimeCodes';
 import { mfaThrottleSubjects, requiresMfa } from './policy';
 import { authenticationOptions, newWebAuthnChallenge, type StoredCredential } from './webauthn';
+import { findEidProvider } from '../eid/runtime';
+import { parseEidFactorSecret, persistEidFlow, prepareEidFlow } from '../eid/start';
 
 export interface ChallengeStarted {
   /** Step-up only: the new mfa_token and what it may be answered with. */
@@ -33,6 +38,8 @@ export interface ChallengeStarted {
   readonly code_expires_in?: number;
   /** WebAuthn: PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get. */
   readonly options?: Record<string, unknown>;
+  /** eID: where to send the person's user agent (the provider's authorization endpoint). */
+  readonly authorization_url?: string;
 }
 
 export interface ChallengeReply {
@@ -127,6 +134,18 @@ async function startFactor(services: Services, challenge: Challenge, factorId: s
       });
       await services.store.transaction((tx) => armChallenge(tx, challenge, { factorId: factor.id, codeHash: null, codeExpiresAt: null, webauthnChallenge, maxSends: MAX_SENDS_PER_CHALLENGE }));
       return { status: 200, body: { options } };
+    }
+    case 'eid': {
+      const provider = findEidProvider(services, parseEidFactorSecret(factor.secret)?.provider ?? '');
+      if (!provider) throw errors.conflict('This eID provider is not offered on this installation any more; choose another factor');
+      const prepared = await prepareEidFlow(services, provider);
+      const purpose = challenge.purpose === 'step_up' ? 'step_up' : 'login';
+      await services.store.transaction(async (tx) => {
+        // Pointing the challenge at the factor voids codes sent for another; the token lives as long as the eID flow.
+        await armChallenge(tx, challenge, { factorId: factor.id, codeHash: null, codeExpiresAt: prepared.expiresAt, webauthnChallenge: null, maxSends: MAX_SENDS_PER_CHALLENGE });
+        await persistEidFlow(tx, cipher, prepared, { purpose, userId: challenge.userId, factorId: factor.id, challengeId: challenge.id });
+      });
+      return { status: 200, body: { authorization_url: prepared.authorizationUrl } };
     }
     default:
       return assertNever(factor.type);

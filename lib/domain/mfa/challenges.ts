@@ -12,6 +12,7 @@ import { p, sql } from '../../adapters/sql/params';
 import type { Role } from '../../http/route';
 import type { Clock, Random, SqlExecutor } from '../../ports';
 import { MAX_WRONG_ANSWERS } from './oneTimeCodes';
+import { sweepEidFlows } from '../eid/flows';
 
 export const MFA_TOKEN_TTL_IN_SECONDS = 5 * 60;
 const MFA_TOKEN_PREFIX = 'mfa_';
@@ -226,8 +227,12 @@ export async function spendChallenge(tx: SqlExecutor, challengeId: string, now: 
   return rowsAffected === 1;
 }
 
-/** Deletes challenges expired before `before` (a sweep for the hourly purge). Returns the rows deleted. */
+/**
+ * Deletes challenges expired before `before` (a sweep for the hourly purge), and the eID flows that expired with them.
+ * Returns the challenge rows deleted.
+ */
 export async function sweepMfaChallenges(db: SqlExecutor, before: number): Promise<number> {
   const { rowsAffected } = await db.execute(sql('DELETE FROM mfa_challenges WHERE expires_at <= @before', { before: p.bigint(before) }));
+  await sweepEidFlows(db, before);
   return rowsAffected;
 }

@@ -2,8 +2,10 @@
  * Enrolling and removing factors under /v1/me/factors (DESIGN §5.1).
  *
  *   create  → a pending factor and what proves it works: TOTP returns the otpauth:// URI and its QR code; email and
- *             SMS send a code; WebAuthn returns registration options for navigator.credentials.create.
+ *             SMS send a code; WebAuthn returns registration options for navigator.credentials.create; an eID returns
+ *             the provider's authorization URL (the provider's redirect to /v1/auth/eid/callback activates it).
  *   verify  → the code (or the new credential) makes the factor active. Wrong answers are throttled like sign-in.
+ *             For an eID factor it reports how the provider answered (active, cancelled, failed, subject in use).
  *   delete  → refused for the last active factor (409): recovery codes let you in, but do not count as a factor.
  *
  * An enrollment token (password proven, no factor yet) may create and verify factors only while the account has
@@ -39,6 +41,9 @@ import { mfaThrottleSubjects, recordWrongAnswer } from './policy';
 import { remainingRecoveryCodes, replaceRecoveryCodes } from './recoveryCodes';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp';
 import { newWebAuthnChallenge, registrationOptions, verifyRegistration, WebAuthnAnswerError, type StoredCredential } from './webauthn';
+import { latestEnrollmentFlow } from '../eid/flows';
+import { requireEidProvider } from '../eid/runtime';
+import { persistEidFlow, prepareEidFlow, type PreparedEidFlow } from '../eid/start';
 
 /** How long a WebAuthn registration ceremony may take before the factor must be created again. */
 const REGISTRATION_TTL_IN_SECONDS = 10 * 60;
@@ -47,6 +52,8 @@ export interface CreateFactorInput {
   readonly type: FactorType;
   readonly label: string;
   readonly phone?: string | undefined;
+  /** eID only: the provider's id. */
+  readonly provider?: string | undefined;
 }
 
 export interface CreatedFactor extends FactorSummary {
@@ -54,6 +61,7 @@ export interface CreatedFactor extends FactorSummary {
   readonly qrCode?: string;
   readonly sent?: boolean;
   readonly options?: Record<string, unknown>;
+  readonly authorizationUrl?: string;
 }
 
 async function currentUser(services: Services, principal: Principal): Promise<User> {
@@ -82,11 +90,15 @@ export async function createFactor(services: Services, principal: Principal, inp
   if ((input.type === 'sms') !== (input.phone !== undefined)) {
     throw errors.invalidRequest('phone is required for an SMS factor, and only for it', [{ path: 'phone', message: input.type === 'sms' ? 'Required' : 'Only for type sms' }]);
   }
+  if (input.type !== 'eid' && input.provider !== undefined) {
+    throw errors.invalidRequest('provider names the eID provider of an eID factor, and only of one', [{ path: 'provider', message: 'Only for type eid' }]);
+  }
 
   const id = services.random.id();
   let secret: string | null = null;
   let reply: Omit<CreatedFactor, keyof FactorSummary> = {};
   let enrollment: { codeHash: string | null; webauthnChallenge: string | null; ttlInSeconds: number; code?: string } | null = null;
+  let eidFlow: PreparedEidFlow | null = null;
   const challengeId = services.random.id();
   switch (input.type) {
     case 'totp': {
@@ -117,6 +129,13 @@ export async function createFactor(services: Services, principal: Principal, inp
       reply = { options };
       break;
     }
+    case 'eid': {
+      const provider = requireEidProvider(services, input.provider);
+      eidFlow = await prepareEidFlow(services, provider);
+      secret = JSON.stringify({ provider: provider.id });
+      reply = { authorizationUrl: eidFlow.authorizationUrl };
+      break;
+    }
     default:
       return assertNever(input.type);
   }
@@ -144,6 +163,7 @@ export async function createFactor(services: Services, principal: Principal, inp
         ttlInSeconds: enrollment.ttlInSeconds,
       });
     }
+    if (eidFlow) await persistEidFlow(tx, cipher, eidFlow, { purpose: 'enroll', userId: user.id, factorId: id, challengeId: null });
   });
 
   if (enrollment?.code !== undefined) {
@@ -176,6 +196,7 @@ export async function verifyFactor(
   const cipher = await services.keyHierarchy.columnCipher();
   const factor = await getFactor(services.store, cipher, user.id, factorId);
   if (!factor) throw errors.notFound('No such factor');
+  if (factor.type === 'eid') return eidEnrollmentOutcome(services, factor);
   if (factor.status === 'active') throw errors.conflict('The factor is already active');
   refuseEnrollmentTokenOnceEnrolled(principal, await countActiveFactors(services.store, user.id));
   const subjects = await mfaThrottleSubjects(services, user.id, ip);
@@ -235,6 +256,25 @@ export async function verifyFactor(
   }
   await recordSuccess(services.store, subjects);
   return { id: factor.id, status: 'active' };
+}
+
+/**
+ * An eID factor is activated by the provider's redirect to /v1/auth/eid/callback. Verifying it only reports how that
+ * went, for clients that cannot read the redirect: 200 active, or the error of the last attempt (create the factor
+ * again to retry).
+ */
+async function eidEnrollmentOutcome(services: Services, factor: Factor): Promise<{ id: string; status: 'active' }> {
+  if (factor.status === 'active') return { id: factor.id, status: 'active' };
+  const flow = await latestEnrollmentFlow(services.store, await services.keyHierarchy.columnCipher(), factor.id);
+  switch (flow?.outcome ?? null) {
+    case 'cancelled':
+      throw new ApiError(400, 'eid_cancelled', 'The eID login was cancelled at the provider; create the factor again to retry');
+    case 'failed':
+      if (flow?.outcomeError === 'eid_subject_in_use') throw new ApiError(409, 'eid_subject_in_use', 'This eID is already bound to an account');
+      throw new ApiError(400, 'eid_failed', 'The eID provider\'s answer could not be verified; create the factor again to retry');
+    default:
+      throw new ApiError(409, 'eid_pending', 'The eID provider has not answered yet: finish at the authorization URL');
+  }
 }
 
 export async function deleteFactor(services: Services, principal: Principal, factorId: string): Promise<void> {

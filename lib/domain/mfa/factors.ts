@@ -2,14 +2,16 @@
  * Enrolled second factors (DESIGN §5): the rows of mfa_factors and what the API shows of them. Labels and secrets
  * are column-encrypted; a WebAuthn credential id is also kept as a blind index.
  *
- * Factor types are a closed union handled by exhaustive switches (see `assertNever`): adding one (the eID factor
- * is next) makes the compiler point at every place that must learn about it.
+ * Factor types are a closed union handled by exhaustive switches (see `assertNever`): adding one makes the compiler
+ * point at every place that must learn about it. `eid` is a third-party eID provider (OpenID Connect, lib/domain/eid):
+ * its answer comes back through the provider's redirect, not in the MFA grant.
  */
 import { p, sql } from '../../adapters/sql/params';
 import type { ColumnCipher } from '../../crypto/columnCipher';
 import type { SqlExecutor } from '../../ports';
+import { deleteEidStateOfFactor } from '../eid/flows';
 
-export const FACTOR_TYPES = ['totp', 'email', 'sms', 'webauthn'] as const;
+export const FACTOR_TYPES = ['totp', 'email', 'sms', 'webauthn', 'eid'] as const;
 export type FactorType = (typeof FACTOR_TYPES)[number];
 export type FactorStatus = 'pending' | 'active';
 
@@ -32,7 +34,10 @@ export interface Factor {
   readonly type: FactorType;
   readonly label: string;
   readonly status: FactorStatus;
-  /** TOTP secret (base32), SMS phone number (E.164), WebAuthn credential (JSON); null for email. */
+  /**
+   * TOTP secret (base32), SMS phone number (E.164), WebAuthn credential (JSON), eID binding (JSON: provider, and once
+   * enrolled the issuer and subject); null for email.
+   */
   readonly secret: string | null;
   readonly lastUsedAt: number | null;
   readonly lastTotpStep: number | null;
@@ -50,6 +55,8 @@ export interface FactorSummary {
   readonly activatedAt: string | null;
   readonly lastUsedAt: string | null;
   readonly phoneHint?: string;
+  /** eID only: the provider's id (GET /v1/auth/eid/providers). */
+  readonly provider?: string;
 }
 
 type FactorRow = {
@@ -102,7 +109,17 @@ export function summarize(factor: Factor): FactorSummary {
     activatedAt: iso(factor.activatedAt),
     lastUsedAt: iso(factor.lastUsedAt),
     ...(factor.type === 'sms' && factor.secret ? { phoneHint: `•••${factor.secret.slice(-2)}` } : {}),
+    ...(factor.type === 'eid' ? { provider: eidProviderOf(factor.secret) } : {}),
   };
+}
+
+function eidProviderOf(secret: string | null): string {
+  try {
+    const provider = (JSON.parse(secret ?? '{}') as { provider?: unknown }).provider;
+    return typeof provider === 'string' ? provider : 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
 
 export async function listFactors(db: SqlExecutor, cipher: ColumnCipher, userId: string): Promise<Factor[]> {
@@ -224,6 +241,7 @@ export async function rawSecret(db: SqlExecutor, factorId: string): Promise<Uint
 }
 
 export async function deleteFactorRow(tx: SqlExecutor, factorId: string): Promise<void> {
+  await deleteEidStateOfFactor(tx, factorId);
   await tx.execute(sql('DELETE FROM mfa_challenges WHERE factor_id = @id AND purpose = @enroll', { id: p.text(factorId), enroll: p.text('enroll') }));
   await tx.execute(sql('DELETE FROM mfa_factors WHERE id = @id', { id: p.text(factorId) }));
 }

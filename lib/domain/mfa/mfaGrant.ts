@@ -1,6 +1,8 @@
 /**
  * The MFA grant (`urn:connectid:params:oauth:grant-type:mfa`, DESIGN §5.1): an mfa_token, the factor chosen and
- * its answer (`code`, or `credential` for WebAuthn as the JSON of the PublicKeyCredential). A login challenge
+ * its answer (`code`, or `credential` for WebAuthn as the JSON of the PublicKeyCredential; nothing for an eID, whose
+ * answer the provider delivered to /v1/auth/eid/callback: `authorization_pending` until it has, `invalid_grant` with
+ * error_description `eid_cancelled` or `eid_failed` when it was cancelled or failed). A login challenge
  * ends in a new session with `amr`, `acr` and `auth_time`; a step-up challenge raises the session it began from
  * (same session, fresh mfa_at, amr and auth_time) and returns its rotated tokens.
  *
@@ -20,7 +22,8 @@ import { assertNotThrottled, recordSuccess } from '../throttle/throttle';
 import { countWrongAnswer, findLiveChallenge, spendChallenge, type Challenge } from './challenges';
 import { assertNever, getFactor, markFactorUsed, rawSecret, RECOVERY_FACTOR_ID, SECRET_CONTEXT, updateWebAuthnCredential, type Factor } from './factors';
 import { oneTimeCodeMatches } from './oneTimeCodes';
-import { amrFor, mfaThrottleSubjects, recordWrongAnswer, type AnsweredFactor } from './policy';
+import { amrFor, amrForEid, mfaThrottleSubjects, recordWrongAnswer, type AnsweredFactor } from './policy';
+import { flowsOfChallenge, spendFlow } from '../eid/flows';
 import { consumeRecoveryCode, remainingRecoveryCodes } from './recoveryCodes';
 import { matchTotp } from './totp';
 import { verifyAuthentication, WebAuthnAnswerError, type StoredCredential } from './webauthn';
@@ -68,7 +71,8 @@ export async function mfaGrant(services: Services, input: MfaGrantInput): Promis
     throw new OAuthError('invalid_grant', 'The answer is wrong, expired or already used');
   }
   const commit = answered.commit;
-  const amr = amrFor(answered.type);
+  const amr = answered.amr ?? amrFor(answered.type);
+  const acr = answered.acr ?? null;
   const usedDetails = { factorType: answered.type, purpose: challenge.purpose, ...(answered.factorId ? { factorId: answered.factorId } : {}) };
 
   let outcome: { tokens: () => Promise<TokenResponse> };
@@ -79,7 +83,7 @@ export async function mfaGrant(services: Services, input: MfaGrantInput): Promis
         if (!(await spendChallenge(tx, challenge.id, now))) return null;
         if (!(await commit(tx))) throw new WrongAnswer();
         await auditFactorUse(tx, services, user, usedDetails);
-        return recordLogin(tx, services, user, choice, { apiKeyId: challenge.apiKeyId, amr, mfaAt: now, details: usedDetails });
+        return recordLogin(tx, services, user, choice, { apiKeyId: challenge.apiKeyId, amr, mfaAt: now, acr, details: usedDetails });
       });
       if (!started) throw new OAuthError('invalid_grant', 'The mfa_token is invalid, expired or already used');
       outcome = { tokens: () => tokensFor(services, started.session, started.refreshToken, choice.scope) };
@@ -87,7 +91,7 @@ export async function mfaGrant(services: Services, input: MfaGrantInput): Promis
       const raised = await services.store.transaction(async (tx) => {
         if (!(await spendChallenge(tx, challenge.id, now))) return null;
         if (!(await commit(tx))) throw new WrongAnswer();
-        const stepped = await stepUpSession(tx, services, { sessionId: challenge.sessionId!, refreshTokenHash: challenge.refreshTokenHash!, amr });
+        const stepped = await stepUpSession(tx, services, { sessionId: challenge.sessionId!, refreshTokenHash: challenge.refreshTokenHash!, amr, acr });
         if (!stepped) return null;
         await auditFactorUse(tx, services, user, usedDetails);
         return stepped;
@@ -139,7 +143,7 @@ async function evaluateAnswer(
   challenge: Challenge,
   user: User,
   input: MfaGrantInput,
-): Promise<{ type: AnsweredFactor; factorId: string | null; commit: Commit | null }> {
+): Promise<{ type: AnsweredFactor; factorId: string | null; commit: Commit | null; amr?: string[]; acr?: string | null }> {
   const now = services.clock.now().getTime();
   if (input.factorId === RECOVERY_FACTOR_ID) {
     const code = input.code;
@@ -149,7 +153,36 @@ async function evaluateAnswer(
   const cipher = await services.keyHierarchy.columnCipher();
   const factor = await getFactor(services.store, cipher, user.id, input.factorId);
   if (!factor || factor.status !== 'active') throw new OAuthError('invalid_grant', 'No such factor on this account');
+  if (factor.type === 'eid') return { type: 'eid', factorId: factor.id, ...(await eidAnswer(services, challenge, factor, input, now)) };
   return { type: factor.type, factorId: factor.id, commit: await answerCommit(services, challenge, factor, input, now) };
+}
+
+/**
+ * An eID factor was answered at its provider, and the callback recorded how (lib/domain/eid/callback.ts). The grant
+ * spends an `ok` answer once; a cancelled or failed one (counted as a wrong answer when it failed, by the callback)
+ * is reported, not counted again; no answer yet is `authorization_pending` (RFC 8628 §3.5), so clients may poll.
+ */
+async function eidAnswer(
+  services: Services,
+  challenge: Challenge,
+  factor: Factor,
+  input: MfaGrantInput,
+  now: number,
+): Promise<{ commit: Commit; amr: string[]; acr: string | null }> {
+  if (input.code !== null || input.credential !== null) throw new OAuthError('invalid_request', 'An eID factor is answered at its provider: send mfa_token and factor_id only');
+  if (challenge.factorId !== factor.id) throw new OAuthError('invalid_grant', 'Start this eID factor first with POST /v1/auth/mfa/challenge');
+  const flows = await flowsOfChallenge(services.store, await services.keyHierarchy.columnCipher(), challenge.id, factor.id);
+  const answered = flows.find((flow) => flow.outcome === 'ok' && flow.usedAt === null);
+  if (answered) {
+    return {
+      commit: async (tx) => (await spendFlow(tx, answered.id, now)) && markFactorUsed(tx, factor.id, now, null),
+      amr: amrForEid(answered.amr),
+      acr: answered.acr,
+    };
+  }
+  const latest = flows[0];
+  if (!latest || latest.outcome === null) throw new OAuthError('authorization_pending', 'The eID provider has not answered yet');
+  throw new OAuthError('invalid_grant', latest.outcome === 'cancelled' ? 'eid_cancelled' : 'eid_failed');
 }
 
 async function answerCommit(services: Services, challenge: Challenge, factor: Factor, input: MfaGrantInput, now: number): Promise<Commit | null> {
@@ -185,6 +218,8 @@ async function answerCommit(services: Services, challenge: Challenge, factor: Fa
       const credentialJson = JSON.stringify({ ...stored, counter });
       return (tx) => updateWebAuthnCredential(tx, cipher, factor.id, { now, previousSecret: previous, credentialJson });
     }
+    case 'eid':
+      throw new TypeError('eID answers are evaluated by eidAnswer');
     default:
       return assertNever(factor.type);
   }

@@ -23,6 +23,8 @@ export type AnsweredFactor = FactorType | 'recovery';
  * RFC 8176 authentication method references for a password plus this factor. `mfa` says two factors were used;
  * `otp` covers TOTP, emailed and texted codes and recovery codes (all one-time passwords), with `sms` added for
  * SMS; a passkey with user verification is a hardware-bound key (`hwk`) plus a user check on the device (`user`).
+ * An eID is `fed`: the person authenticated at a federated identity provider. RFC 8176 registers no value for that;
+ * `fed` is the one Microsoft Entra ID and others emit. What the provider itself reports is added by `amrForEid`.
  */
 export function amrFor(factor: AnsweredFactor): string[] {
   switch (factor) {
@@ -34,9 +36,27 @@ export function amrFor(factor: AnsweredFactor): string[] {
       return ['pwd', 'otp', 'sms', 'mfa'];
     case 'webauthn':
       return ['pwd', 'hwk', 'user', 'mfa'];
+    case 'eid':
+      return ['pwd', 'fed', 'mfa'];
     default:
       return assertNever(factor);
   }
+}
+
+/** The values registered by RFC 8176 §2 (IANA "Authentication Method Reference Values"). */
+const RFC8176_AMR_VALUES: ReadonlySet<string> = new Set([
+  'face', 'fpt', 'geo', 'hwk', 'iris', 'kba', 'mca', 'mfa', 'otp', 'pin', 'pop', 'pwd', 'rba', 'retina', 'sc', 'sms', 'swk', 'tel', 'user', 'vbm', 'wia',
+]);
+
+/** The provider's `amr` values that mean something to our relying parties: registered ones only (not e.g. "external"). */
+export function registeredAmrValues(providerAmr: readonly string[]): string[] {
+  return [...new Set(providerAmr.filter((value) => RFC8176_AMR_VALUES.has(value)))];
+}
+
+/** A password plus an eID: `pwd fed`, what the provider reports it checked (e.g. `sc pin` for a smart card), `mfa`. */
+export function amrForEid(providerAmr: readonly string[]): string[] {
+  const reported = registeredAmrValues(providerAmr).filter((value) => value !== 'pwd' && value !== 'mfa' && value !== 'fed');
+  return ['pwd', 'fed', ...reported, 'mfa'];
 }
 
 /** Throttle subjects for answering a second factor: per account and per client address (kind `mfa`). */

@@ -17,6 +17,7 @@ import { getUser } from '../accounts/users';
 import { appendAudit, orgChain, PLATFORM_CHAIN, requesterChain } from '../audit/audit';
 import { revokeUserSessions } from '../auth/sessions';
 import { mail } from '../mail/templates';
+import { deleteEidStateOfUser } from '../eid/flows';
 
 export type ResetAuthority = { readonly kind: 'org_admin'; readonly organizationId: string } | { readonly kind: 'operator' };
 
@@ -42,6 +43,8 @@ export async function resetFactors(services: Services, actor: Principal, targetU
     const removed = await tx.execute(sql('DELETE FROM mfa_factors WHERE user_id = @user', { user: p.text(targetUserId) }));
     await tx.execute(sql('DELETE FROM recovery_codes WHERE user_id = @user', { user: p.text(targetUserId) }));
     await tx.execute(sql('DELETE FROM mfa_challenges WHERE user_id = @user', { user: p.text(targetUserId) }));
+    // eID bindings go with the factors (the person may bind the same eID again); the verified identity stays.
+    await deleteEidStateOfUser(tx, targetUserId);
     await revokeUserSessions(tx, now, targetUserId, 'mfa_reset');
     const event = {
       action: 'mfa.factors.reset',

@@ -19,6 +19,7 @@ export const CreateFactorRequest = named(
       type: FactorType,
       label: z.string().trim().min(1).max(LABEL_MAX_LENGTH).describe('Your name for it, shown when you sign in ("Phone", "YubiKey")'),
       phone: z.string().regex(E164, 'An E.164 number: + then country code and number, digits only').optional().describe('For type sms only'),
+      provider: z.string().min(1).max(40).optional().describe('For type eid only: the id of an eID provider (GET /v1/auth/eid/providers)'),
     })
     .meta({ description: 'Enroll a second factor', example: { type: 'totp', label: 'Authenticator app' } }),
 );
@@ -35,6 +36,7 @@ export const Factor = named(
       activatedAt: timestamp.nullable(),
       lastUsedAt: timestamp.nullable(),
       phoneHint: z.string().optional().describe('SMS only: the last two digits'),
+      provider: z.string().optional().describe('eID only: the provider id'),
     })
     .meta({
       example: { id: exampleFactorId, type: 'totp', label: 'Authenticator app', status: 'active', createdAt: '2026-11-21T10:00:00.000Z', activatedAt: '2026-11-21T10:00:30.000Z', lastUsedAt: '2026-11-22T08:15:00.000Z' },
@@ -60,10 +62,15 @@ export const CreatedFactor = named(
       activatedAt: z.null(),
       lastUsedAt: z.null(),
       phoneHint: z.string().optional(),
+      provider: z.string().optional().describe('eID only: the provider id'),
       otpauthUri: z.string().optional().describe('TOTP: the Key URI to import into an authenticator app'),
       qrCode: z.string().optional().describe('TOTP: the same URI as a QR code, a data: URL of a PNG'),
       sent: z.boolean().optional().describe('Email and SMS: a 6-digit code was sent; verify with it within 10 minutes'),
       options: z.record(z.string(), z.unknown()).optional().describe('WebAuthn: PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create'),
+      authorizationUrl: z
+        .string()
+        .optional()
+        .describe("eID: send the person's user agent here; the provider's redirect to /v1/auth/eid/callback activates the factor (within 10 minutes)"),
     })
     .meta({
       example: {
@@ -90,7 +97,8 @@ export const VerifyFactorRequest = named(
         .optional()
         .describe('WebAuthn: the PublicKeyCredential from navigator.credentials.create, as JSON (RegistrationResponseJSON)'),
     })
-    .refine((value) => (value.code === undefined) !== (value.credential === undefined), 'Give code or credential')
+    // Each factor type says which answer it needs; an eID factor needs none (verifying it reports the provider's answer).
+    .refine((value) => value.code === undefined || value.credential === undefined, 'Give code or credential, not both')
     .meta({ example: { code: '492039' } }),
 );
 
@@ -130,6 +138,10 @@ export const MfaChallengeResponse = named(
       sent: z.boolean().optional().describe('Email and SMS: a code went out'),
       code_expires_in: z.number().int().optional(),
       options: z.record(z.string(), z.unknown()).optional().describe('WebAuthn: PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get'),
+      authorization_url: z
+        .string()
+        .optional()
+        .describe("eID: send the person's user agent here; when the provider has redirected back, finish with the MFA grant (mfa_token and factor_id, no code)"),
     })
     .meta({ example: { sent: true, code_expires_in: 600 } }),
 );

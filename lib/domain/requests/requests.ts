@@ -13,6 +13,10 @@
  *
  * Every change is written with its audit entries (organization chain, then requester chain) in one transaction.
  * Free text and the receipt are column-encrypted; audit details carry ids and codes only.
+ *
+ * A request shows its requester's verified identity (name, birth date, national identifier, from a third-party eID —
+ * lib/domain/eid) to everyone who may see the request: the organization's side, to know whom it delivers to, and the
+ * requester, to see what they show.
  */
 import { p, sql } from '../../adapters/sql/params';
 import type { Services } from '../../app/services';
@@ -26,6 +30,7 @@ import { getOrganization } from '../organizations/organizations';
 import { limitClause, toPage, type Page } from '../paging';
 import type { CategoryCode } from './categories';
 import { jwksUri, readConsentReceipt, signConsentReceipt, type ConsentFacts, type ConsentReceiptPayload } from './consentReceipt';
+import { verifiedIdentityView, type VerifiedIdentityView } from '../eid/identities';
 
 export const REQUEST_STATUSES = ['open', 'declined', 'withdrawn'] as const;
 export type RequestStatus = (typeof REQUEST_STATUSES)[number];
@@ -71,6 +76,8 @@ export interface RequestView {
   readonly consent: { readonly givenAt: string; readonly validUntil: string; readonly withdrawnAt: string | null };
   readonly decline: { readonly declinedAt: string; readonly reason: string | null } | null;
   readonly createdAt: string;
+  /** Who asks: their identity as a third-party eID verified it, or null when they never verified one. */
+  readonly requester: { readonly verifiedIdentity: VerifiedIdentityView | null };
 }
 
 export interface ConsentReceiptView {
@@ -411,12 +418,17 @@ type RequestRow = {
   decline_reason: Uint8Array | null;
   consent_receipt: Uint8Array;
   created_at: number | string;
+  identity_provider: string | null;
+  identity_claims: Uint8Array | null;
+  identity_assurance_level: string | null;
+  identity_verified_at: number | string | null;
 };
 
 const SELECT_REQUEST = `SELECT r.id, r.organization_id, o.name AS organization_name, r.requester_id, r.status, r.purpose, r.categories,
   r.message, r.assignee_type, r.assignee_id, r.consent_given_at, r.consent_expires_at, r.consent_withdrawn_at, r.declined_at,
-  r.decline_reason, r.consent_receipt, r.created_at
-  FROM requests r JOIN organizations o ON o.id = r.organization_id`;
+  r.decline_reason, r.consent_receipt, r.created_at, v.provider_id AS identity_provider, v.claims AS identity_claims,
+  v.assurance_level AS identity_assurance_level, v.verified_at AS identity_verified_at
+  FROM requests r JOIN organizations o ON o.id = r.organization_id LEFT JOIN verified_identities v ON v.user_id = r.requester_id`;
 
 function toView(cipher: ColumnCipher, row: RequestRow): RequestView {
   const declinedAt = optionalNumber(row.declined_at);
@@ -436,6 +448,14 @@ function toView(cipher: ColumnCipher, row: RequestRow): RequestView {
     },
     decline: declinedAt === null ? null : { declinedAt: isoOf(declinedAt), reason: cipher.decryptNullable(row.decline_reason, DECLINE_REASON_CONTEXT) },
     createdAt: isoOf(row.created_at),
+    requester: {
+      verifiedIdentity: verifiedIdentityView(cipher, {
+        providerId: row.identity_provider,
+        claims: row.identity_claims,
+        assuranceLevel: row.identity_assurance_level,
+        verifiedAt: row.identity_verified_at,
+      }),
+    },
   };
 }
 

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import { named } from '../../http/schemas';
+import { VerifiedIdentitySchema } from '../eid/schemas';
 import { CATEGORY_CODES } from './categories';
 import { CONSENT_RECEIPT_VERSION } from './consentReceipt';
 import {
@@ -94,6 +95,9 @@ const exampleRequest = {
   consent: exampleConsent,
   decline: null,
   createdAt: '2026-11-21T10:00:00.000Z',
+  requester: {
+    verifiedIdentity: { name: 'Ada Peeters', birthDate: '1990-05-04', nationalId: '90050412345', provider: 'itsme', assuranceLevel: 'substantial', verifiedAt: '2026-11-20T09:12:00.000Z' },
+  },
 };
 
 export const RequestSchema = named(
@@ -114,6 +118,9 @@ export const RequestSchema = named(
       consent: Consent,
       decline: z.strictObject({ declinedAt: timestamp, reason: z.string().nullable() }).nullable(),
       createdAt: timestamp,
+      requester: z
+        .strictObject({ verifiedIdentity: VerifiedIdentitySchema.nullable() })
+        .describe("The requester's identity as a third-party eID verified it; null when they never verified one"),
     })
     .meta({ description: 'A request for personal data and its consent', example: exampleRequest }),
 );

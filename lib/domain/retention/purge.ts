@@ -16,7 +16,7 @@
  * (c) only changes a delivery still `released`, so two overlapping runs write one receipt per delivery.
  *
  * It also sweeps what expires on its own: orphaned uploads (blob + bookkeeping row), one-time tokens, sessions
- * with their refresh tokens, idempotency records and quiet throttle counters.
+ * with their refresh tokens, MFA challenges, idempotency records and quiet throttle counters.
  */
 import { performance } from 'node:perf_hooks';
 import { dialectFor } from '../../adapters/sql/dialect';
@@ -24,6 +24,7 @@ import { p, sql } from '../../adapters/sql/params';
 import type { Services } from '../../app/services';
 import type { SqlExecutor, SqlParam } from '../../ports';
 import { appendAudit, requesterChain } from '../audit/audit';
+import { sweepMfaChallenges } from '../mfa/challenges';
 import { containerOf } from '../organizations/organizations';
 import { sweepThrottle } from '../throttle/throttle';
 import { signJws } from '../tokens/accessTokens';
@@ -44,6 +45,8 @@ export interface PurgeOptions {
 
 export interface PurgeReport {
   readonly deliveriesPurged: number;
+  /** Drafts nobody submitted within a week, now abandoned (their items are shredded with the others). */
+  readonly draftsAbandoned: number;
   /** Items whose wrapped data key this run destroyed. */
   readonly itemsShredded: number;
   /** Item blobs this run deleted (or found already gone). */
@@ -52,6 +55,7 @@ export interface PurgeReport {
   readonly orphanBlobsDeleted: number;
   readonly tokensSwept: number;
   readonly sessionsSwept: number;
+  readonly challengesSwept: number;
   readonly throttleSwept: number;
   readonly idempotencySwept: number;
   /** false when the run stopped early (time, signal) with work left for the next run. */
@@ -66,6 +70,8 @@ export const ORPHAN_UPLOAD_AGE_IN_MS = 24 * 3600 * 1000;
 export const USED_TOKEN_RETENTION_IN_MS = 24 * 3600 * 1000;
 /** Idempotency-Key replays are honoured for a day (the window clients are told to retry within). */
 export const IDEMPOTENCY_RETENTION_IN_MS = 24 * 3600 * 1000;
+/** A draft nobody submitted within a week is abandoned: its items were never visible to anyone but their org. */
+export const DRAFT_RETENTION_IN_MS = 7 * 24 * 3600 * 1000;
 
 const DEFAULT_BATCH_SIZE = 200;
 const DEFAULT_MAX_DURATION_IN_MS = 9 * 60 * 1000;
@@ -91,6 +97,7 @@ export async function purgeExpired(services: Services, options: PurgeOptions = {
 
   const counts: Counts = {
     deliveriesPurged: 0,
+    draftsAbandoned: 0,
     itemsShredded: 0,
     blobsDeleted: 0,
     orphanBlobsDeleted: 0,
@@ -110,15 +117,57 @@ export async function purgeExpired(services: Services, options: PurgeOptions = {
     deliveriesLeft = batch.length === batchSize;
   }
 
+  let draftsLeft = !deliveriesLeft;
+  while (draftsLeft && mayContinue()) {
+    const swept = await sweepAbandonedDrafts(services, batchSize, blobConcurrency);
+    counts.draftsAbandoned += swept.drafts;
+    counts.itemsShredded += swept.items;
+    counts.blobsDeleted += swept.items;
+    draftsLeft = swept.items === batchSize;
+  }
+
   let orphansLeft = true;
-  while (!deliveriesLeft && orphansLeft && mayContinue()) {
+  while (!deliveriesLeft && !draftsLeft && orphansLeft && mayContinue()) {
     const swept = await sweepOrphanUploads(services, batchSize, blobConcurrency);
     counts.orphanBlobsDeleted += swept.blobsDeleted;
     orphansLeft = swept.rows === batchSize;
   }
 
-  counts.complete = !deliveriesLeft && !orphansLeft;
+  counts.complete = !deliveriesLeft && !draftsLeft && !orphansLeft;
   return counts;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Abandoned drafts
+
+/**
+ * Marks drafts older than DRAFT_RETENTION_IN_MS abandoned (an upload committing later finds no draft and is
+ * refused), then shreds and deletes their items one batch at a time.
+ */
+async function sweepAbandonedDrafts(services: Services, batchSize: number, blobConcurrency: number): Promise<{ drafts: number; items: number }> {
+  const { store, clock } = services;
+  const now = clock.now().getTime();
+  const abandoned = await store.execute(
+    sql(`UPDATE deliveries SET status = @abandoned, purged_at = @now WHERE status = 'draft' AND created_at <= @cutoff`, {
+      abandoned: p.text(ABANDONED),
+      now: p.bigint(now),
+      cutoff: p.bigint(now - DRAFT_RETENTION_IN_MS),
+    }),
+  );
+  const items = await store.query<{ id: string; organization_id: string; blob_name: string }>(
+    sql(
+      `SELECT i.id, i.organization_id, i.blob_name FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
+       WHERE d.status = @abandoned AND i.destroyed_at IS NULL ORDER BY i.id${limitClause(services)}`,
+      { abandoned: p.text(ABANDONED), limit: p.int(batchSize) },
+    ),
+  );
+  if (items.length > 0) {
+    const { placeholders, params } = inList('i', items.map((item) => item.id));
+    // Keys first: from this commit on, no copy of these blobs is readable; then the storage is reclaimed.
+    await store.execute(sql(`UPDATE delivery_items SET wrapped_dek = NULL, destroyed_at = @now WHERE id IN (${placeholders})`, { ...params, now: p.bigint(now) }));
+    await forEachConcurrently(items, blobConcurrency, (item) => services.blobs.delete(containerOf(item.organization_id), item.blob_name));
+  }
+  return { drafts: abandoned.rowsAffected, items: items.length };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -143,6 +192,7 @@ type ItemRow = {
 // The only statuses this module reads or writes; deliveries own the rest of the lifecycle.
 const RELEASED = 'released';
 const PURGED = 'purged';
+const ABANDONED = 'abandoned';
 
 async function dueDeliveries(services: Services, batchSize: number): Promise<DeliveryRow[]> {
   const { store, clock } = services;
@@ -269,7 +319,7 @@ export async function readDeletionReceipt(services: Services, deliveryId: string
 // ---------------------------------------------------------------------------------------------
 // Sweeps
 
-type SweepCounts = Pick<PurgeReport, 'tokensSwept' | 'sessionsSwept' | 'throttleSwept' | 'idempotencySwept'>;
+type SweepCounts = Pick<PurgeReport, 'tokensSwept' | 'sessionsSwept' | 'challengesSwept' | 'throttleSwept' | 'idempotencySwept'>;
 
 /** Each sweep is one or two statements over rows that only expire; none of them touches delivered data. */
 async function sweepExpiredRecords(services: Services): Promise<SweepCounts> {
@@ -291,16 +341,15 @@ async function sweepExpiredRecords(services: Services): Promise<SweepCounts> {
       .rowsAffected;
   });
 
+  const challengesSwept = await sweepMfaChallenges(store, now);
+
   const idempotency = await store.execute(
     sql('DELETE FROM idempotency_keys WHERE created_at <= @before', { before: p.bigint(now - IDEMPOTENCY_RETENTION_IN_MS) }),
   );
 
   const throttleSwept = await sweepThrottle(store, clock);
 
-  // MFA challenges (lib/domain/mfa, not built yet): sweep expired challenges here, like one_time_tokens above,
-  // and report them as `challengesSwept`.
-
-  return { tokensSwept: tokens.rowsAffected, sessionsSwept, throttleSwept, idempotencySwept: idempotency.rowsAffected };
+  return { tokensSwept: tokens.rowsAffected, sessionsSwept, challengesSwept, throttleSwept, idempotencySwept: idempotency.rowsAffected };
 }
 
 type PendingUploadRow = { blob_name: string; organization_id: string };

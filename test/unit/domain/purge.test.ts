@@ -22,11 +22,13 @@ import { azuriteConnectionString, startTestApp, type TestApp } from '../../helpe
 
 const NOTHING_DONE: PurgeReport = {
   deliveriesPurged: 0,
+  draftsAbandoned: 0,
   itemsShredded: 0,
   blobsDeleted: 0,
   orphanBlobsDeleted: 0,
   tokensSwept: 0,
   sessionsSwept: 0,
+  challengesSwept: 0,
   throttleSwept: 0,
   idempotencySwept: 0,
   complete: true,
@@ -164,6 +166,37 @@ describe('purging expired deliveries', () => {
     app.clock.set(new Date(second.expiresAt));
     expect(await purge()).toMatchObject({ deliveriesPurged: 1 });
     expect(await stateOf(second)).toEqual(purged(1, second.expiresAt));
+  });
+});
+
+describe('abandoned drafts', () => {
+  /** A released delivery turned back into a draft created at `createdAt`: the same rows and blobs a draft has. */
+  async function seedDraft(createdAt: number, items = ['draft item']): Promise<SeededDelivery> {
+    const delivery = await seed({ items });
+    await app.services.store.execute(
+      sql(`UPDATE deliveries SET status = 'draft', created_at = @createdAt, released_at = NULL, expires_at = NULL WHERE id = @id`, {
+        createdAt: p.bigint(createdAt),
+        id: p.text(delivery.id),
+      }),
+    );
+    return delivery;
+  }
+
+  test('a draft nobody submitted for a week is abandoned: keys destroyed and blobs deleted; a younger draft stays', async () => {
+    const old = await seedDraft(now() - 7 * DAY_IN_MS - 1, ['a', 'b']);
+    const young = await seedDraft(now() - 6 * DAY_IN_MS);
+    const report = await purge();
+    expect(report).toMatchObject({ draftsAbandoned: 1, itemsShredded: 2, complete: true });
+    const abandoned = await stateOf(old);
+    expect(abandoned.status).toBe('abandoned');
+    expect(abandoned.items).toEqual([
+      { hasKey: false, destroyedAt: now(), hasBlob: false },
+      { hasKey: false, destroyedAt: now(), hasBlob: false },
+    ]);
+    const kept = await stateOf(young);
+    expect(kept.status).toBe('draft');
+    expect(kept.items).toEqual([{ hasKey: true, destroyedAt: null, hasBlob: true }]);
+    expect(await purge()).toMatchObject({ draftsAbandoned: 0, itemsShredded: 0 });
   });
 });
 
@@ -337,6 +370,23 @@ describe('the sweeps', () => {
 
     expect(await app.services.store.query(sql('SELECT id FROM sessions'))).toEqual([{ id: 'fresh' }]);
     expect(await app.services.store.query(sql('SELECT session_id FROM refresh_tokens'))).toEqual([{ session_id: 'fresh' }]);
+  });
+
+  test('MFA challenges go once expired; a live one stays', async () => {
+    for (const [id, expiresAt] of [['expired', now()], ['live', now() + 1]] as const) {
+      await app.services.store.execute(
+        sql(
+          `INSERT INTO mfa_challenges (id, user_id, purpose, role, organization_id, api_key_id, scope, session_id, refresh_token_hash,
+             factor_id, code_hash, code_expires_at, webauthn_challenge, sends, attempts, created_at, expires_at, used_at)
+           VALUES (@id, 'user-1', 'login', 'requester', NULL, NULL, 'requester', NULL, NULL, NULL, NULL, NULL, NULL, 0, 0, @createdAt, @expiresAt, NULL)`,
+          { id: p.text(id), createdAt: p.bigint(now() - HOUR_IN_MS), expiresAt: p.bigint(expiresAt) },
+        ),
+      );
+    }
+
+    expect(await purge()).toEqual({ ...NOTHING_DONE, challengesSwept: 1 });
+
+    expect(await app.services.store.query(sql('SELECT id FROM mfa_challenges'))).toEqual([{ id: 'live' }]);
   });
 
   test('idempotency records go after a day, throttle counters after a quiet day', async () => {

@@ -55,9 +55,11 @@ const AZURE_VALUES: Readonly<Record<string, string>> = {
   KEY_VAULT_URL: 'https://kv-abc123.vault.azure.net',
   SENDGRID_API_KEY: 'SG.the-secret-the-platform-resolved-from-key-vault',
   MAIL_FROM: 'no-reply@example.com',
+  // No eID secret is stored by default, so the platform passes the reference text through unresolved.
+  EID_CLIENT_SECRETS: '@Microsoft.KeyVault(SecretUri=https://kv-abc123.vault.azure.net/secrets/eid-client-secrets/)',
 };
 
-const SECRET_LIKE = /(SECRET|PASSWORD|API_KEY|CONNECTION_STRING|TOKEN)$/;
+const SECRET_LIKE = /(SECRETS?|PASSWORD|API_KEY|CONNECTION_STRING|TOKEN)$/;
 
 function readBicep(relative: string): BicepFile {
   return parseFile(relative, fs.readFileSync(path.join(INFRA_DIR, relative), 'utf8'));
