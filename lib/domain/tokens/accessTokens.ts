@@ -102,6 +102,32 @@ export async function issueAccessToken(
   return { token, expiresIn, jti };
 }
 
+/**
+ * A token's signature and claims never change, so a successful verification is remembered until the token's exp
+ * (bounded in size; measured: ES256 verification was the largest per-request cost of an authenticated read).
+ * A hit still requires the signing key to be published, so an emergency rotation bites as it would without the
+ * cache. Revocation of sessions, accounts and API keys is checked in the database on every request, never here.
+ */
+const VERIFIED_TOKENS_LIMIT = 10_000;
+const verifiedTokens = new WeakMap<SigningKeys, Map<string, VerifiedAccessToken>>();
+
+async function rememberedVerification(signingKeys: SigningKeys, cacheKey: string, nowInSeconds: number): Promise<VerifiedAccessToken | null> {
+  const cache = verifiedTokens.get(signingKeys);
+  const hit = cache?.get(cacheKey);
+  if (!cache || !hit) return null;
+  if (hit.expiresAt > nowInSeconds && (await signingKeys.verificationKey(hit.kid)) !== null) return hit;
+  cache.delete(cacheKey);
+  return null;
+}
+
+function rememberVerification(signingKeys: SigningKeys, cacheKey: string, claims: VerifiedAccessToken): void {
+  let cache = verifiedTokens.get(signingKeys);
+  if (!cache) verifiedTokens.set(signingKeys, (cache = new Map()));
+  // Maps iterate in insertion order: dropping the first entry drops the oldest.
+  if (cache.size >= VERIFIED_TOKENS_LIMIT) cache.delete(cache.keys().next().value!);
+  cache.set(cacheKey, claims);
+}
+
 /** The token's claims, or ApiError 401 `unauthorized` with `WWW-Authenticate: Bearer error="invalid_token"`. */
 export async function verifyAccessToken(
   signingKeys: SigningKeys,
@@ -109,6 +135,9 @@ export async function verifyAccessToken(
   token: string,
 ): Promise<VerifiedAccessToken> {
   if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) throw invalidToken();
+  const cacheKey = `${options.issuer}\u0000${options.audience}\u0000${token}`;
+  const remembered = await rememberedVerification(signingKeys, cacheKey, Math.floor(options.clock.now().getTime() / 1000));
+  if (remembered) return remembered;
   let verified: { payload: JWTPayload; kid: string };
   try {
     const result = await jwtVerify(token, keyResolver(signingKeys), {
@@ -129,6 +158,7 @@ export async function verifyAccessToken(
   }
   const claims = accessTokenClaims(verified.payload, verified.kid);
   if (!claims) throw invalidToken();
+  rememberVerification(signingKeys, cacheKey, claims);
   return claims;
 }
 

@@ -389,6 +389,18 @@ describe('access tokens', () => {
     });
   });
 
+  it('a token verified before is still refused once it expires, and once its key is unpublished', async () => {
+    const expiring = await issue(signingKeys);
+    await expect(verify(signingKeys, expiring.token)).resolves.toMatchObject({ jti: expiring.jti });
+    clock.advance(TTL_IN_SECONDS * SECOND);
+    await expectInvalidToken(verify(signingKeys, expiring.token));
+
+    const beforeRotation = await issue(signingKeys);
+    await expect(verify(signingKeys, beforeRotation.token)).resolves.toMatchObject({ jti: beforeRotation.jti });
+    await signingKeys.rotate({ compromised: true });
+    await expectInvalidToken(verify(signingKeys, beforeRotation.token));
+  });
+
   it('carries null org, akid and sid as null and leaves out an absent acr', async () => {
     const { acr: _acr, ...withoutAcr } = CLAIMS;
     const { token } = await issue(signingKeys, { ...withoutAcr, role: 'requester', org: null, akid: null, sid: null, authTime });
