@@ -19,6 +19,17 @@ export default tseslint.config(
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
   {
+    // The portal: plain ES modules for the browser, served as they are (no bundler).
+    files: ['portal/**/*.js'],
+    languageOptions: {
+      sourceType: 'module',
+      globals: {
+        window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', fetch: 'readonly', URL: 'readonly',
+        URLSearchParams: 'readonly', Blob: 'readonly', XMLHttpRequest: 'readonly', Node: 'readonly', atob: 'readonly', btoa: 'readonly', setTimeout: 'readonly', console: 'readonly',
+      },
+    },
+  },
+  {
     files: ['bin/**/*.js', 'scripts/**/*.js', '*.js', '*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' } },
   },

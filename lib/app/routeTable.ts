@@ -53,6 +53,7 @@ import { definition as downloadDeliveryItem } from '../../functions/downloadDeli
 import { definition as listEidProviders } from '../../functions/listEidProviders';
 import { definition as eidCallback } from '../../functions/eidCallback';
 import { definition as eidJwks } from '../../functions/eidJwks';
+import { definition as portal } from '../../functions/portal';
 import type { RouteDefinition, TimerDefinition } from '../http/route';
 import { ROLES } from '../http/route';
 
@@ -106,6 +107,7 @@ export const routes: readonly RouteDefinition[] = validateRoutes([
   listEidProviders,
   eidCallback,
   eidJwks,
+  portal,
 ]);
 
 export const timers: readonly TimerDefinition[] = [purgeExpired];

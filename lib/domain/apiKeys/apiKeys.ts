@@ -11,6 +11,7 @@ import { dialectFor } from '../../adapters/sql/dialect';
 import { p, sql } from '../../adapters/sql/params';
 import { errors } from '../../errors';
 import type { Clock, Random, SqlExecutor, Store } from '../../ports';
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from '../paging';
 
 export const API_KEY_PREFIX = 'cid_';
 /** `cid_` + base64url of 32 bytes (43 characters, no padding). */
@@ -24,8 +25,6 @@ export const MAX_ROTATION_GRACE_IN_SECONDS = 86_400;
 export const LAST_USED_RESOLUTION_IN_MILLISECONDS = 60_000;
 
 const SECRET_BYTES = 32;
-const DEFAULT_PAGE_SIZE = 50;
-const MAX_PAGE_SIZE = 100;
 // Ids are opaque, but only ever URL-safe; anything else cannot be a key id and needs no database round trip.
 const KEY_ID_PATTERN = /^[A-Za-z0-9_-]{1,200}$/;
 const SECRET_PATTERN = /^cid_[A-Za-z0-9_-]{43}$/;

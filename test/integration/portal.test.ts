@@ -1,0 +1,57 @@
+/**
+ * The portal's static files: served from an allow-list under the strict CSP, found both from the TypeScript
+ * (functions/ → ../portal) and from the compiled app (dist/functions/ → ../../portal), and shipped with the app.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { PORTAL_CSP, portalDirectory } from '../../functions/portal';
+import { startTestApp, type TestApp } from '../helpers/testApp';
+
+let app: TestApp;
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(async () => app.close());
+
+const ROOT = path.resolve(__dirname, '../..');
+
+test('every portal asset is served with its type, the strict CSP and the usual headers', async () => {
+  const types: Record<string, string> = { '': 'text/html', 'index.html': 'text/html', 'app.js': 'text/javascript', 'api.js': 'text/javascript', 'webauthn.js': 'text/javascript', 'styles.css': 'text/css' };
+  for (const [asset, type] of Object.entries(types)) {
+    const response = await fetch(`${app.url}/portal/${asset}`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain(type);
+    expect(response.headers.get('content-security-policy')).toBe(PORTAL_CSP);
+    expect(response.headers.get('x-frame-options')).toBe('DENY');
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    const body = await response.text();
+    expect(body).toBe(fs.readFileSync(path.join(ROOT, 'portal', asset || 'index.html'), 'utf8'));
+  }
+  expect(PORTAL_CSP).toMatch(/script-src 'self';/);
+  expect(PORTAL_CSP).toMatch(/frame-ancestors 'none'/);
+  expect(PORTAL_CSP).not.toMatch(/unsafe-(inline|eval)/);
+});
+
+test('anything not on the list is a 404, including paths that try to leave portal/', async () => {
+  for (const asset of ['nothing.js', '..%2Fpackage.json', '%2e%2e/package.json', 'app.js.map', 'APP.JS']) {
+    expect((await fetch(`${app.url}/portal/${asset}`)).status).toBe(404);
+  }
+});
+
+test('the directory is found from the sources, and the compiled layout resolves to the same place', () => {
+  expect(portalDirectory()).toBe(path.join(ROOT, 'portal'));
+  expect(path.resolve(ROOT, 'dist/functions', '../../portal')).toBe(path.join(ROOT, 'portal'));
+});
+
+test('the deployment package keeps portal/ (not in .funcignore), and the pages use no inline script or style', () => {
+  const ignored = fs.readFileSync(path.join(ROOT, '.funcignore'), 'utf8').split('\n').map((line) => line.trim());
+  expect(ignored.some((line) => /^\/?portal\/?/.test(line))).toBe(false);
+  const html = fs.readFileSync(path.join(ROOT, 'portal/index.html'), 'utf8');
+  expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+  expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+  for (const file of ['app.js', 'api.js']) {
+    const source = fs.readFileSync(path.join(ROOT, 'portal', file), 'utf8');
+    expect(source).not.toMatch(/localStorage|sessionStorage|document\.cookie|innerHTML|eval\(/);
+  }
+});
