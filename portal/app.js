@@ -167,7 +167,64 @@ const FACTOR_NAMES = {
   email: 'Email me a code',
   sms: 'Text me a code',
   recovery: 'Recovery code',
+  eid: 'Continue with',
 };
+
+/** The eID result page (in the provider's popup) tells the waiting portal tab on this channel how it went. */
+const EID_CHANNEL = 'connectid-eid';
+const EID_WINDOW = 'connectid-eid';
+const EID_POLL_MS = 2000;
+
+/**
+ * Opens an eID authorization URL in a popup (noopener: the provider's pages get no handle on the portal) and waits:
+ * every message on the channel, and as a fallback a poll every 2 s, runs `check`, which answers a result to finish
+ * with, or undefined while the provider has not answered yet; waiting stops once `alive()` is false. Answers
+ * {promise, link, stop}; `link` opens the same URL should the browser have blocked the popup.
+ */
+function eidHandOff(authorizationUrl, check, alive) {
+  window.open(authorizationUrl, EID_WINDOW, 'popup,noopener,width=520,height=720');
+  const channel = typeof BroadcastChannel === 'function' ? new BroadcastChannel(EID_CHANNEL) : null;
+  let timer = null;
+  let finished = false;
+  let checking = false;
+  let settle = () => undefined;
+  const promise = new Promise((resolve, reject) => {
+    settle = (failure, value) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      if (channel) channel.close();
+      if (failure) reject(failure);
+      else resolve(value);
+    };
+  });
+  const run = async () => {
+    if (finished || checking) return;
+    // The person left the page (or closed the step-up dialog): stop waiting.
+    if (!alive()) return settle(null, undefined);
+    checking = true;
+    clearTimeout(timer);
+    try {
+      const value = await check();
+      if (value !== undefined) settle(null, value);
+    } catch (failure) {
+      settle(failure);
+    } finally {
+      checking = false;
+      if (!finished) timer = setTimeout(run, EID_POLL_MS);
+    }
+  };
+  if (channel) channel.addEventListener('message', run);
+  timer = setTimeout(run, EID_POLL_MS);
+  const link = h('a', { href: authorizationUrl, target: EID_WINDOW, rel: 'noopener' }, 'open the eID page');
+  return { promise, link, stop: () => settle(null, undefined) };
+}
+
+function eidErrorText(code, flow) {
+  if (code === 'eid_cancelled') return flow === 'enroll' ? 'The eID link was cancelled at the provider. Try again, or choose another factor.' : 'The eID sign-in was cancelled at the provider. Choose a factor to try again.';
+  if (code === 'eid_subject_in_use') return 'This eID is already linked to another account.';
+  return 'The eID provider could not confirm it is you. Choose a factor to try again.';
+}
 
 /** Renders the factors of an mfa_required (or step-up) answer into `container`; resolves with the tokens. */
 function chooseFactor(container, challenge) {
@@ -175,11 +232,12 @@ function chooseFactor(container, challenge) {
     const error = errorBox();
     const answerSlot = h('div');
     const offered = (challenge.factors || []).filter((factor) => FACTOR_NAMES[factor.type]);
+    let waiting = null;
     const buttons = offered.map((factor) =>
       h(
         'button',
         { type: 'button', class: 'secondary', onclick: () => start(factor) },
-        factor.type === 'recovery' ? FACTOR_NAMES.recovery : `${FACTOR_NAMES[factor.type]}: ${factor.label}`,
+        factor.type === 'recovery' ? FACTOR_NAMES.recovery : factor.type === 'eid' ? `Continue with ${factor.label}` : `${FACTOR_NAMES[factor.type]}: ${factor.label}`,
       ),
     );
     container.replaceChildren(h('div', { class: 'factors', role: 'group', 'aria-label': 'Second factors' }, buttons), answerSlot, error);
@@ -222,12 +280,42 @@ function chooseFactor(container, challenge) {
       code.input.focus();
     }
 
+    /** The MFA grant without an answer: tokens once the provider's answer is in, undefined while it is pending. */
+    async function eidGrant(factor) {
+      const result = await client.mfaGrant(challenge.mfa_token, factor.id, {});
+      if (result.status === 200) return result.body;
+      const body = result.body || {};
+      if (body.error === 'authorization_pending') return undefined;
+      if (body.error === 'invalid_grant' && /^eid_/.test(body.error_description || '')) throw new Error(eidErrorText(body.error_description, 'login'));
+      throw new client.ApiError(result.status, body);
+    }
+
+    async function eid(factor, started) {
+      const alive = () => container.isConnected && !container.closest('dialog:not([open])');
+      const handOff = eidHandOff(started.authorization_url, () => eidGrant(factor), alive);
+      waiting = handOff;
+      answerSlot.replaceChildren(
+        h('p', { role: 'status' }, `Continue in the ${factor.label} window that opened. If none opened, `, handOff.link, '.'),
+      );
+      try {
+        const tokens = await handOff.promise;
+        if (tokens) resolve(tokens);
+      } catch (failure) {
+        answerSlot.replaceChildren();
+        showError(error, failure);
+      } finally {
+        if (waiting === handOff) waiting = null;
+      }
+    }
+
     async function start(factor) {
       error.textContent = '';
+      if (waiting) waiting.stop();
       try {
         if (factor.type === 'totp') return codeForm(factor, `Enter the 6-digit code from ${factor.label}.`);
         if (factor.type === 'recovery') return codeForm(factor, 'Enter one of your recovery codes. Each works once.');
         const started = await client.startChallenge(challenge.mfa_token, factor.id);
+        if (factor.type === 'eid') return await eid(factor, started);
         if (factor.type === 'webauthn') {
           if (!passkeysSupported()) throw new Error('This browser cannot use passkeys.');
           answerSlot.replaceChildren(h('p', {}, 'Follow your browser to use your passkey…'));
@@ -1176,6 +1264,7 @@ async function factorsPage() {
   const slot = h('div');
   const enrollSlot = h('div');
   const codesSlot = h('div');
+  const eidSlot = h('div');
   const passkeyName = field('Passkey name', { name: 'label', required: true, maxlength: 100, value: 'Passkey' });
   const addPasskey = h(
     'form',
@@ -1196,9 +1285,52 @@ async function factorsPage() {
     h('h2', {}, 'Add a factor'),
     addPasskey,
     h('div', { class: 'factors' }, h('button', { type: 'button', class: 'secondary', onclick: () => enrollTotp(null, enrollSlot, error, load) }, 'Add authenticator app'), h('button', { type: 'button', class: 'secondary', onclick: createCodes }, 'Create recovery codes')),
+    eidSlot,
     enrollSlot,
     codesSlot,
   );
+  let eidWaiting = null;
+  client
+    .api('GET', '/v1/auth/eid/providers')
+    .then((providers) => {
+      const items = providers.items || [];
+      if (items.length === 0) return;
+      eidSlot.replaceChildren(
+        h('div', { class: 'factors', role: 'group', 'aria-label': 'eID' }, items.map((provider) => h('button', { type: 'button', class: 'secondary', onclick: () => enrollEid(provider) }, `Link ${provider.label}`))),
+      );
+    })
+    .catch((failure) => showError(error, failure));
+
+  /** Creates the eID factor, hands off to the provider in a popup, and confirms it once the popup reports back. */
+  async function enrollEid(provider) {
+    error.textContent = '';
+    if (eidWaiting) eidWaiting.stop();
+    try {
+      const created = await client.api('POST', '/v1/me/factors', { body: { type: 'eid', provider: provider.id, label: provider.label } });
+      const verify = async () => {
+        try {
+          return await client.api('POST', `/v1/me/factors/${encodeURIComponent(created.id)}/verify`, { body: {} });
+        } catch (failure) {
+          if (failure instanceof client.ApiError && failure.body && failure.body.code === 'eid_pending') return undefined;
+          if (failure instanceof client.ApiError && failure.body && /^eid_/.test(failure.body.code || '')) throw new Error(eidErrorText(failure.body.code, 'enroll'));
+          throw failure;
+        }
+      };
+      const handOff = eidHandOff(created.authorizationUrl, verify, () => enrollSlot.isConnected);
+      eidWaiting = handOff;
+      enrollSlot.replaceChildren(h('p', { role: 'status' }, `Continue in the ${provider.label} window that opened. If none opened, `, handOff.link, '.'));
+      const verified = await handOff.promise;
+      if (eidWaiting === handOff) eidWaiting = null;
+      if (!verified) return;
+      enrollSlot.replaceChildren();
+      say(`${provider.label} linked.`);
+      await load();
+    } catch (failure) {
+      enrollSlot.replaceChildren();
+      showError(error, failure);
+      await load().catch(() => undefined);
+    }
+  }
 
   async function createCodes() {
     error.textContent = '';
@@ -1334,7 +1466,10 @@ function forgotPasswordPage() {
   });
 }
 
-/** Where the API's eID callback sends the browser back: shows the outcome (the portal keeps no state across it). */
+/**
+ * Where the API's eID callback sends the browser back, normally in the popup the portal opened: tells the waiting
+ * portal tab on the channel, then closes itself. Should the browser keep it open, it shows the outcome.
+ */
 function eidResultPage() {
   const parameters = new URLSearchParams(location.hash.split('?')[1] || '');
   const status = parameters.get('status');
@@ -1347,9 +1482,16 @@ function eidResultPage() {
   page(
     status === 'ok' ? 'eID done' : 'eID not completed',
     h('p', { role: status === 'ok' ? 'status' : 'alert', class: status === 'ok' ? null : 'error' }, texts[status] || 'Unknown eID result.'),
-    h('p', {}, 'Signing in with eID is not yet offered by this portal; use another factor.'),
+    h('p', {}, 'You can close this window: the portal window you started from continues.'),
     h('a', { href: me ? `#/${homeRoute()}` : '#/sign-in' }, me ? 'Continue' : 'Sign in'),
   );
+  if (typeof BroadcastChannel === 'function') {
+    const channel = new BroadcastChannel(EID_CHANNEL);
+    channel.postMessage({ status, flow, error: parameters.get('error') });
+    channel.close();
+  }
+  // Closes only a window a script opened (the popup); in a tab of its own, the page above stays.
+  window.close();
 }
 
 // ---------- router ----------
