@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { PORTAL_CSP, portalDirectory } from '../../functions/portal';
+import { PORTAL_CSP, portalAssets, portalDirectory } from '../../functions/portal';
 import { startTestApp, type TestApp } from '../helpers/testApp';
 
 let app: TestApp;
@@ -16,7 +16,11 @@ afterAll(async () => app.close());
 const ROOT = path.resolve(__dirname, '../..');
 
 test('every portal asset is served with its type, the strict CSP and the usual headers', async () => {
-  const types: Record<string, string> = { '': 'text/html', 'index.html': 'text/html', 'app.js': 'text/javascript', 'api.js': 'text/javascript', 'webauthn.js': 'text/javascript', 'styles.css': 'text/css' };
+  const files = fs.readdirSync(path.join(ROOT, 'portal'));
+  const types: Record<string, string> = { '': 'text/html' };
+  for (const file of files) types[file] = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
+  expect([...portalAssets().keys()].sort()).toEqual([...files].sort());
+  expect(files).toEqual(expect.arrayContaining(['index.html', 'app.js', 'api.js', 'dom.js', 'signin.js', 'styles.css']));
   for (const [asset, type] of Object.entries(types)) {
     const response = await fetch(`${app.url}/portal/${asset}`);
     expect(response.status).toBe(200);
@@ -34,7 +38,7 @@ test('every portal asset is served with its type, the strict CSP and the usual h
 });
 
 test('anything not on the list is a 404, including paths that try to leave portal/', async () => {
-  for (const asset of ['nothing.js', '..%2Fpackage.json', '%2e%2e/package.json', 'app.js.map', 'APP.JS']) {
+  for (const asset of ['nothing.js', '..%2Fpackage.json', '%2e%2e/package.json', 'app.js.map', 'APP.JS', '.hidden.js', 'app.js%00.png', 'index.html/']) {
     expect((await fetch(`${app.url}/portal/${asset}`)).status).toBe(404);
   }
 });
@@ -50,7 +54,7 @@ test('the deployment package keeps portal/ (not in .funcignore), and the pages u
   const html = fs.readFileSync(path.join(ROOT, 'portal/index.html'), 'utf8');
   expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
   expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
-  for (const file of ['app.js', 'api.js']) {
+  for (const file of fs.readdirSync(path.join(ROOT, 'portal')).filter((name) => name.endsWith('.js'))) {
     const source = fs.readFileSync(path.join(ROOT, 'portal', file), 'utf8');
     expect(source).not.toMatch(/localStorage|sessionStorage|document\.cookie|innerHTML|eval\(/);
   }

@@ -1,0 +1,85 @@
+// Organization admins: the audit log, with filters and CSV export.
+import * as client from './api.js';
+import { cell, errorBox, field, h, page, showError } from './dom.js';
+import { me } from './session.js';
+
+export async function auditPage() {
+  const base = `/v1/organizations/${encodeURIComponent(me.organizationId)}/audit`;
+  const error = errorBox();
+  const slot = h('div');
+  const action = field('Action', { name: 'action', placeholder: 'api_key.rotated' });
+  const actor = field('Actor ID', { name: 'actorId' });
+  const from = field('From', { type: 'date', name: 'from' });
+  const to = field('Until (exclusive)', { type: 'date', name: 'to' });
+  const query = (extra) => {
+    const parameters = new URLSearchParams(extra);
+    if (action.input.value.trim()) parameters.set('action', action.input.value.trim());
+    if (actor.input.value.trim()) parameters.set('actorId', actor.input.value.trim());
+    if (from.input.value) parameters.set('from', new Date(`${from.input.value}T00:00:00Z`).toISOString());
+    if (to.input.value) parameters.set('to', new Date(`${to.input.value}T00:00:00Z`).toISOString());
+    return `${base}?${parameters}`;
+  };
+  const progress = h('span', { role: 'status' });
+  const filters = h(
+    'form',
+    {
+      class: 'inline',
+      onsubmit: (event) => {
+        event.preventDefault();
+        load();
+      },
+    },
+    action.label,
+    actor.label,
+    from.label,
+    to.label,
+    h('button', { type: 'submit' }, 'Apply filters'),
+    h('button', { type: 'button', class: 'secondary', onclick: exportCsv }, 'Export CSV'),
+    progress,
+  );
+  page('Audit log', filters, error, slot);
+
+  async function exportCsv() {
+    error.textContent = '';
+    progress.textContent = 'Preparing the CSV…';
+    try {
+      const response = await client.api('GET', query({ format: 'csv' }), { raw: true });
+      const url = URL.createObjectURL(await response.blob());
+      const link = h('a', { href: url, download: 'audit.csv', hidden: true }, 'audit.csv');
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      progress.textContent = 'CSV downloaded.';
+    } catch (failure) {
+      progress.textContent = '';
+      showError(error, failure);
+    }
+  }
+
+  async function load() {
+    error.textContent = '';
+    try {
+      const list = await client.api('GET', query({ limit: '100' }));
+      const items = list.items || [];
+      if (items.length === 0) {
+        slot.replaceChildren(h('p', {}, 'No events match.'));
+        return;
+      }
+      const columns = [...new Set(items.flatMap((item) => Object.keys(item).filter((key) => typeof item[key] !== 'object' || item[key] === null)))];
+      slot.replaceChildren(
+        h(
+          'table',
+          {},
+          h('thead', {}, h('tr', {}, columns.map((column) => h('th', { scope: 'col' }, column)))),
+          h('tbody', {}, items.map((item) => h('tr', {}, columns.map((column) => cell(column, item[column] === null || item[column] === undefined ? '—' : String(item[column])))))),
+        ),
+        list.nextCursor ? h('p', { class: 'muted' }, 'Showing the newest 100 events; narrow the filters or export the CSV for all.') : null,
+      );
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
+  await load();
+}

@@ -1,0 +1,152 @@
+// Requesters: the organization directory, opening a request with consent, my requests.
+import * as client from './api.js';
+import { cell, errorBox, field, go, h, page, say, showError } from './dom.js';
+
+export const CATEGORIES = {
+  contact: 'Contact details',
+  identity: 'Identity',
+  financial: 'Financial',
+  employment: 'Employment',
+  health: 'Health',
+  other: 'Other',
+};
+
+export async function organizationsPage() {
+  const error = errorBox();
+  const slot = h('div', {}, h('p', {}, 'Loading the directory…'));
+  page('Organizations', h('p', {}, 'Ask an organization for the data it holds about you.'), slot, error);
+  try {
+    const list = await client.api('GET', '/v1/organizations?limit=100');
+    slot.replaceChildren(
+      list.items.length === 0
+        ? h('p', {}, 'No organizations yet.')
+        : h('ul', {}, list.items.map((organization) => h('li', {}, h('a', { href: `#/organizations/${organization.id}/request`, 'aria-label': `Ask ${organization.name} for my data` }, organization.name)))),
+    );
+  } catch (failure) {
+    showError(error, failure);
+  }
+}
+
+export async function openRequestPage(organizationId) {
+  const error = errorBox();
+  const purpose = field('Purpose', { name: 'purpose', required: true, maxlength: 500 }, 'Why you want the data; it goes into your consent receipt.');
+  const message = field('Message to the organization (optional)', { name: 'message', maxlength: 1000 });
+  const boxes = Object.entries(CATEGORIES).map(([code, text]) => {
+    const box = h('input', { type: 'checkbox', name: 'categories', value: code });
+    return { box, label: h('label', { class: 'check' }, box, h('span', {}, text)) };
+  });
+  const consent = h('input', { type: 'checkbox', name: 'consent', required: true });
+  const submit = h('button', { type: 'submit' }, 'Open request');
+  const form = h(
+    'form',
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        error.textContent = '';
+        try {
+          const categories = boxes.filter((one) => one.box.checked).map((one) => one.box.value);
+          if (categories.length === 0) throw new Error('Choose at least one data category.');
+          const body = { organizationId, purpose: purpose.input.value.trim(), categories };
+          if (message.input.value.trim()) body.message = message.input.value.trim();
+          await client.api('POST', '/v1/requests', { body });
+          say('Request opened: the organization has your consent to deliver the data.');
+          go('my-requests');
+        } catch (failure) {
+          showError(error, failure);
+        }
+      },
+    },
+    purpose.label,
+    h('fieldset', {}, h('legend', {}, 'Data categories'), boxes.map((one) => one.label)),
+    message.label,
+    h('label', { class: 'check' }, consent, h('span', {}, 'I consent to this organization delivering this data to me through Connectid.')),
+    submit,
+    error,
+  );
+  page('Ask for my data', form);
+  purpose.input.focus();
+}
+
+export async function myRequestsPage() {
+  const error = errorBox();
+  const slot = h('div');
+  const receiptSlot = h('div');
+  page('My requests', slot, receiptSlot, error);
+  async function load() {
+    const list = await client.api('GET', '/v1/requests?limit=100');
+    if (list.items.length === 0) {
+      slot.replaceChildren(h('p', {}, 'You have not asked anyone for your data yet. ', h('a', { href: '#/organizations' }, 'Find an organization')));
+      return;
+    }
+    slot.replaceChildren(
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['Organization', 'Purpose', 'Status', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
+        h(
+          'tbody',
+          {},
+          list.items.map((request) =>
+            h(
+              'tr',
+              {},
+              cell('Organization', request.organizationName),
+              cell('Purpose', request.purpose),
+              cell('Status', request.status),
+              cell(
+                'Actions',
+                h(
+                  'div',
+                  { class: 'actions' },
+                  h(
+                    'button',
+                    {
+                      type: 'button',
+                      class: 'secondary',
+                      'aria-label': `Consent receipt for ${request.organizationName}`,
+                      onclick: async () => {
+                        try {
+                          const receipt = await client.api('GET', `/v1/requests/${encodeURIComponent(request.id)}/consent`);
+                          receiptSlot.replaceChildren(h('h2', {}, 'Consent receipt'), h('pre', { tabindex: '0' }, JSON.stringify(receipt, null, 2)));
+                        } catch (failure) {
+                          showError(error, failure);
+                        }
+                      },
+                    },
+                    'Consent receipt',
+                  ),
+                  request.status === 'open'
+                    ? h(
+                        'button',
+                        {
+                          type: 'button',
+                          class: 'danger',
+                          'aria-label': `Withdraw consent from ${request.organizationName}`,
+                          onclick: async () => {
+                            if (!window.confirm(`Withdraw your consent from ${request.organizationName}? They can no longer deliver.`)) return;
+                            try {
+                              await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/withdraw`);
+                              say('Consent withdrawn.');
+                              await load();
+                            } catch (failure) {
+                              showError(error, failure);
+                            }
+                          },
+                        },
+                        'Withdraw consent',
+                      )
+                    : null,
+                ),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+  try {
+    await load();
+  } catch (failure) {
+    showError(error, failure);
+  }
+}

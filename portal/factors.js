@@ -1,0 +1,139 @@
+// Everyone: my second factors.
+import * as client from './api.js';
+import { cell, errorBox, field, h, page, say, showError, when } from './dom.js';
+import { eidErrorText, eidHandOff } from './eid.js';
+import { enrollPasskey, enrollTotp, FACTOR_NAMES } from './signin.js';
+import { supported as passkeysSupported } from './webauthn.js';
+
+export async function factorsPage() {
+  const error = errorBox();
+  const slot = h('div');
+  const enrollSlot = h('div');
+  const codesSlot = h('div');
+  const eidSlot = h('div');
+  const passkeyName = field('Passkey name', { name: 'label', required: true, maxlength: 100, value: 'Passkey' });
+  const addPasskey = h(
+    'form',
+    {
+      class: 'inline',
+      onsubmit: (event) => {
+        event.preventDefault();
+        enrollPasskey(null, passkeyName.input.value.trim(), error, load);
+      },
+    },
+    passkeyName.label,
+    h('button', { type: 'submit', disabled: !passkeysSupported() }, 'Add passkey'),
+  );
+  page(
+    'My factors',
+    error,
+    slot,
+    h('h2', {}, 'Add a factor'),
+    addPasskey,
+    h('div', { class: 'factors' }, h('button', { type: 'button', class: 'secondary', onclick: () => enrollTotp(null, enrollSlot, error, load) }, 'Add authenticator app'), h('button', { type: 'button', class: 'secondary', onclick: createCodes }, 'Create recovery codes')),
+    eidSlot,
+    enrollSlot,
+    codesSlot,
+  );
+  let eidWaiting = null;
+  client
+    .api('GET', '/v1/auth/eid/providers')
+    .then((providers) => {
+      const items = providers.items || [];
+      if (items.length === 0) return;
+      eidSlot.replaceChildren(
+        h('div', { class: 'factors', role: 'group', 'aria-label': 'eID' }, items.map((provider) => h('button', { type: 'button', class: 'secondary', onclick: () => enrollEid(provider) }, `Link ${provider.label}`))),
+      );
+    })
+    .catch((failure) => showError(error, failure));
+
+  /** Creates the eID factor, hands off to the provider in a popup, and confirms it once the popup reports back. */
+  async function enrollEid(provider) {
+    error.textContent = '';
+    if (eidWaiting) eidWaiting.stop();
+    try {
+      const created = await client.api('POST', '/v1/me/factors', { body: { type: 'eid', provider: provider.id, label: provider.label } });
+      const verify = async () => {
+        try {
+          return await client.api('POST', `/v1/me/factors/${encodeURIComponent(created.id)}/verify`, { body: {} });
+        } catch (failure) {
+          if (failure instanceof client.ApiError && failure.body && failure.body.code === 'eid_pending') return undefined;
+          if (failure instanceof client.ApiError && failure.body && /^eid_/.test(failure.body.code || '')) throw new Error(eidErrorText(failure.body.code, 'enroll'));
+          throw failure;
+        }
+      };
+      const handOff = eidHandOff(created.authorizationUrl, verify, () => enrollSlot.isConnected);
+      eidWaiting = handOff;
+      enrollSlot.replaceChildren(h('p', { role: 'status' }, `Continue in the ${provider.label} window that opened. If none opened, `, handOff.link, '.'));
+      const verified = await handOff.promise;
+      if (eidWaiting === handOff) eidWaiting = null;
+      if (!verified) return;
+      enrollSlot.replaceChildren();
+      say(`${provider.label} linked.`);
+      await load();
+    } catch (failure) {
+      enrollSlot.replaceChildren();
+      showError(error, failure);
+      await load().catch(() => undefined);
+    }
+  }
+
+  async function createCodes() {
+    error.textContent = '';
+    try {
+      const answer = await client.api('POST', '/v1/me/recovery-codes');
+      codesSlot.replaceChildren(
+        h('section', { class: 'secret' }, h('h2', {}, 'Your recovery codes'), h('p', {}, h('strong', {}, 'Store them now: they are shown only once, and replace any older codes.')), h('pre', { tabindex: '0' }, answer.codes.join('\n'))),
+      );
+      await load();
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
+  async function remove(factor) {
+    if (!window.confirm(`Remove "${factor.label}"?`)) return;
+    error.textContent = '';
+    try {
+      await client.api('DELETE', `/v1/me/factors/${encodeURIComponent(factor.id)}`);
+      say(`Removed ${factor.label}.`);
+      await load();
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
+  async function load() {
+    enrollSlot.replaceChildren();
+    const list = await client.api('GET', '/v1/me/factors');
+    slot.replaceChildren(
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['Factor', 'Type', 'Status', 'Last used', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
+        h(
+          'tbody',
+          {},
+          list.items.map((factor) =>
+            h(
+              'tr',
+              {},
+              cell('Factor', factor.label),
+              cell('Type', FACTOR_NAMES[factor.type] ? factor.type : factor.type),
+              cell('Status', factor.status),
+              cell('Last used', factor.lastUsedAt ? when(factor.lastUsedAt) : 'never'),
+              cell('Actions', h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${factor.label}`, onclick: () => remove(factor) }, 'Remove')),
+            ),
+          ),
+        ),
+      ),
+      h('p', {}, `Recovery codes left: ${list.recoveryCodesRemaining}`),
+    );
+  }
+
+  try {
+    await load();
+  } catch (failure) {
+    showError(error, failure);
+  }
+}

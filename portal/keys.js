@@ -1,0 +1,153 @@
+// Organization admins: API keys.
+import * as client from './api.js';
+import { cell, errorBox, field, h, nextId, page, say, showError, when } from './dom.js';
+import { me } from './session.js';
+
+export async function keysPage() {
+  const organizationId = me.organizationId;
+  const base = `/v1/organizations/${encodeURIComponent(organizationId)}/api-keys`;
+  const error = errorBox();
+  const secretSlot = h('div');
+  const tableSlot = h('div', {}, h('p', {}, 'Loading keys…'));
+  const name = field('Key name', { name: 'name', required: true, maxlength: 100 });
+  const grace = field('Grace period when rotating (seconds)', { type: 'number', name: 'graceSeconds', min: 0, max: 86400, value: '0' }, 'The old key keeps working this long (at most 24 hours).');
+  const createButton = h('button', { type: 'submit' }, 'Create API key');
+  const createForm = h(
+    'form',
+    {
+      class: 'inline',
+      onsubmit: async (event) => {
+        event.preventDefault();
+        error.textContent = '';
+        createButton.disabled = true;
+        try {
+          const key = await client.api('POST', base, { body: { name: name.input.value.trim() } });
+          name.input.value = '';
+          showSecret(key, `API key "${key.name}" created`);
+          await load();
+        } catch (failure) {
+          showError(error, failure);
+        } finally {
+          createButton.disabled = false;
+        }
+      },
+    },
+    name.label,
+    createButton,
+  );
+  page('API keys', secretSlot, error, h('h2', {}, 'Create a key'), createForm, h('h2', {}, 'Keys'), grace.label, tableSlot);
+
+  function showSecret(key, title) {
+    const headingId = nextId('secret');
+    const heading = h('h2', { id: headingId, tabindex: '-1' }, title);
+    const copied = h('span', { role: 'status' });
+    const panel = h(
+      'section',
+      { class: 'secret', 'aria-labelledby': headingId },
+      heading,
+      h('p', {}, h('strong', {}, 'Copy this key now. It is shown only once: Connectid keeps only a hash and cannot show it again.')),
+      h('p', {}, 'Client ID: ', h('code', {}, key.id)),
+      h('p', {}, 'Secret (client_secret):'),
+      h('code', { 'data-testid': 'new-secret' }, key.key),
+      h(
+        'div',
+        { class: 'factors' },
+        h(
+          'button',
+          {
+            type: 'button',
+            onclick: async () => {
+              try {
+                await navigator.clipboard.writeText(key.key);
+                copied.textContent = 'Copied to the clipboard.';
+              } catch {
+                copied.textContent = 'Could not copy: select the key and copy it yourself.';
+              }
+            },
+          },
+          'Copy key',
+        ),
+        h('button', { type: 'button', class: 'secondary', onclick: () => secretSlot.replaceChildren() }, 'I have stored the key'),
+        copied,
+      ),
+    );
+    secretSlot.replaceChildren(panel);
+    heading.focus();
+  }
+
+  async function rotate(key) {
+    const graceSeconds = Number.parseInt(grace.input.value || '0', 10) || 0;
+    if (!window.confirm(`Rotate "${key.name}"? The old key stops working ${graceSeconds ? `in ${graceSeconds} seconds` : 'at once'}.`)) return;
+    error.textContent = '';
+    try {
+      const fresh = await client.api('POST', `${base}/${encodeURIComponent(key.id)}/rotate`, { body: { graceSeconds } });
+      showSecret(fresh, `API key "${fresh.name}" rotated`);
+      await load();
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
+  async function revoke(key) {
+    if (!window.confirm(`Revoke "${key.name}"? It stops working at once; this cannot be undone.`)) return;
+    error.textContent = '';
+    try {
+      await client.api('DELETE', `${base}/${encodeURIComponent(key.id)}`);
+      say(`API key "${key.name}" revoked.`);
+      await load();
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
+  async function load() {
+    const [keys, members] = await Promise.all([
+      client.api('GET', `${base}?limit=100`),
+      client.api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/members?limit=100`).catch(() => ({ items: [] })),
+    ]);
+    const emails = new Map(members.items.map((member) => [member.id, member.email]));
+    if (keys.items.length === 0) {
+      tableSlot.replaceChildren(h('p', {}, 'No API keys yet.'));
+      return;
+    }
+    const rows = keys.items.map((key) => {
+      const live = key.status === 'active' || key.status === 'expiring';
+      return h(
+        'tr',
+        { 'data-key-id': key.id },
+        cell('Name', key.name),
+        cell('Prefix', h('code', {}, key.prefix)),
+        cell('Creator', emails.get(key.createdBy) || key.createdBy),
+        cell('Created', when(key.createdAt)),
+        cell('Last used', key.lastUsedAt ? when(key.lastUsedAt) : 'never'),
+        cell('Status', key.status === 'expiring' ? `expiring ${when(key.expiresAt)}` : key.status),
+        cell(
+          'Actions',
+          live
+            ? h(
+                'div',
+                { class: 'actions' },
+                h('button', { type: 'button', class: 'secondary', onclick: () => rotate(key) }, 'Rotate key'),
+                h('button', { type: 'button', class: 'danger', onclick: () => revoke(key) }, 'Revoke key'),
+              )
+            : '—',
+        ),
+      );
+    });
+    tableSlot.replaceChildren(
+      h(
+        'table',
+        {},
+        h('caption', { class: 'muted' }, 'API keys of your organization; secrets are never shown here'),
+        h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Creator', 'Created', 'Last used', 'Status', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
+        h('tbody', {}, rows),
+      ),
+    );
+  }
+
+  try {
+    await load();
+  } catch (failure) {
+    showError(error, failure);
+  }
+}

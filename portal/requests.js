@@ -1,0 +1,187 @@
+// Organizations: requests, assigning them, preparing and submitting a delivery.
+import * as client from './api.js';
+import { bytes, cell, errorBox, field, h, page, say, showError, when } from './dom.js';
+import { me } from './session.js';
+
+export async function requestsPage() {
+  const admin = me.role === 'org_admin';
+  const error = errorBox();
+  const slot = h('div', {}, h('p', {}, 'Loading requests…'));
+  page(admin ? 'Requests' : 'Requests assigned to me', error, slot);
+  try {
+    const [list, members] = await Promise.all([
+      client.api('GET', '/v1/requests?status=open&limit=100'),
+      admin ? client.api('GET', `/v1/organizations/${encodeURIComponent(me.organizationId)}/members?limit=100`) : Promise.resolve({ items: [] }),
+    ]);
+    const emails = new Map(members.items.map((member) => [member.id, member.email]));
+    const items = admin ? list.items : list.items.filter((request) => request.assignee && request.assignee.id === me.id);
+    if (items.length === 0) {
+      slot.replaceChildren(h('p', {}, admin ? 'No open requests.' : 'No open requests are assigned to you.'));
+      return;
+    }
+    const rows = items.map((request) => {
+      let action;
+      if (admin) {
+        const select = h(
+          'select',
+          { 'aria-label': `Assignee of the request "${request.purpose}"` },
+          h('option', { value: '' }, '— choose —'),
+          members.items.filter((member) => member.status === 'active').map((member) => h('option', { value: member.id, selected: request.assignee && request.assignee.id === member.id }, member.email)),
+        );
+        action = h(
+          'div',
+          { class: 'actions' },
+          select,
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'secondary',
+              onclick: async () => {
+                error.textContent = '';
+                try {
+                  if (!select.value) throw new Error('Choose a member to assign the request to.');
+                  await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/assign`, { body: { assigneeId: select.value } });
+                  say(`Request assigned to ${emails.get(select.value) || select.value}.`);
+                } catch (failure) {
+                  showError(error, failure);
+                }
+              },
+            },
+            'Assign',
+          ),
+        );
+      } else {
+        action = h('a', { href: `#/requests/${request.id}/deliver` }, 'Prepare delivery');
+      }
+      return h(
+        'tr',
+        {},
+        cell('Purpose', request.purpose),
+        cell('Categories', request.categories.join(', ')),
+        cell('Received', when(request.createdAt)),
+        cell('Assigned to', request.assignee ? emails.get(request.assignee.id) || (request.assignee.id === me.id ? 'me' : request.assignee.type) : 'nobody'),
+        cell(admin ? 'Assign' : 'Deliver', action),
+      );
+    });
+    slot.replaceChildren(
+      h(
+        'table',
+        {},
+        h('thead', {}, h('tr', {}, ['Purpose', 'Categories', 'Received', 'Assigned to', admin ? 'Assign' : 'Deliver'].map((title) => h('th', { scope: 'col' }, title)))),
+        h('tbody', {}, rows),
+      ),
+    );
+  } catch (failure) {
+    showError(error, failure);
+  }
+}
+
+/** PUT one file with XMLHttpRequest (fetch cannot report upload progress); refreshes the token once on a 401. */
+export function uploadFile(deliveryId, file, progress) {
+  const send = () =>
+    new Promise((resolve, reject) => {
+      const request = new XMLHttpRequest();
+      request.open('PUT', `/v1/deliveries/${encodeURIComponent(deliveryId)}/items/${encodeURIComponent(file.name)}`);
+      request.setRequestHeader('Authorization', `Bearer ${client.accessToken()}`);
+      request.setRequestHeader('Content-Type', file.type || 'application/octet-stream');
+      request.upload.addEventListener('progress', (event) => {
+        if (event.lengthComputable) progress.value = event.loaded;
+      });
+      request.addEventListener('load', () => resolve(request));
+      request.addEventListener('error', () => reject(new Error(`Uploading ${file.name} failed: the connection broke.`)));
+      request.send(file);
+    });
+  return send().then(async (request) => {
+    let answer = request;
+    if (answer.status === 401 && (await client.refresh())) answer = await send();
+    if (answer.status >= 200 && answer.status < 300) {
+      progress.value = progress.max;
+      return;
+    }
+    let body = null;
+    try {
+      body = JSON.parse(answer.responseText);
+    } catch {
+      body = null;
+    }
+    throw new client.ApiError(answer.status, body);
+  });
+}
+
+export function deliverPage(requestId) {
+  const error = errorBox();
+  const slot = h('div');
+  const title = field('Title of the delivery', { name: 'title', required: true, maxlength: 200, value: 'Your data' });
+  const createButton = h('button', { type: 'submit' }, 'Create delivery');
+  const form = h(
+    'form',
+    {
+      onsubmit: async (event) => {
+        event.preventDefault();
+        error.textContent = '';
+        createButton.disabled = true;
+        try {
+          const chosen = title.input.value.trim();
+          const created = await client.api('POST', `/v1/requests/${encodeURIComponent(requestId)}/deliveries`, { body: { title: chosen } });
+          form.remove();
+          uploadStep({ id: created.id, title: created.title || chosen });
+        } catch (failure) {
+          showError(error, failure);
+          createButton.disabled = false;
+        }
+      },
+    },
+    title.label,
+    createButton,
+  );
+  page('Prepare a delivery', h('p', {}, 'Create a draft, add the files, then submit it: the requester can download it for 32 days.'), form, slot, error);
+
+  function uploadStep(delivery) {
+    const files = h('input', { type: 'file', multiple: true, name: 'files' });
+    const list = h('ul');
+    const submitButton = h('button', { type: 'button', disabled: true }, 'Submit delivery');
+    const uploadButton = h('button', { type: 'submit', class: 'secondary' }, 'Upload files');
+    const uploadForm = h(
+      'form',
+      {
+        onsubmit: async (event) => {
+          event.preventDefault();
+          error.textContent = '';
+          uploadButton.disabled = true;
+          try {
+            if (files.files.length === 0) throw new Error('Choose at least one file.');
+            for (const file of files.files) {
+              const progress = h('progress', { max: Math.max(file.size, 1), value: 0, 'aria-label': `Upload progress of ${file.name}` });
+              const entry = h('li', {}, `${file.name} (${bytes(file.size)}) `, progress);
+              list.append(entry);
+              await uploadFile(delivery.id, file, progress);
+              entry.append(' uploaded');
+            }
+            files.value = '';
+            submitButton.disabled = false;
+            say('Files uploaded.');
+          } catch (failure) {
+            showError(error, failure);
+          } finally {
+            uploadButton.disabled = false;
+          }
+        },
+      },
+      h('label', {}, h('span', {}, 'Files'), files),
+      uploadButton,
+    );
+    submitButton.addEventListener('click', async () => {
+      error.textContent = '';
+      try {
+        await client.api('POST', `/v1/deliveries/${encodeURIComponent(delivery.id)}/submit`);
+        slot.replaceChildren(h('p', { role: 'status' }, `Delivery "${delivery.title}" submitted: the requester has been told.`), h('a', { href: '#/requests' }, 'Back to the requests'));
+        say('Delivery submitted.');
+      } catch (failure) {
+        showError(error, failure);
+      }
+    });
+    slot.replaceChildren(h('h2', {}, `Files of "${delivery.title}"`), uploadForm, list, submitButton);
+    files.focus();
+  }
+}
