@@ -66,6 +66,79 @@ export function cell(label, ...content) {
   return h('td', { 'data-label': label }, ...content);
 }
 
+/**
+ * A table of `rows`. `columns` are [title, (row) => content] pairs; each cell carries its column title as
+ * data-label, which the phone layout shows beside the value. `options.caption` describes the table;
+ * `options.rowAttributes(row)` adds attributes to a row.
+ */
+export function dataTable(columns, rows, options = {}) {
+  return h(
+    'table',
+    {},
+    options.caption ? h('caption', { class: 'muted' }, options.caption) : null,
+    h('thead', {}, h('tr', {}, columns.map(([title]) => h('th', { scope: 'col' }, title)))),
+    h('tbody', {}, rows.map((row) => tableRow(columns, row, options))),
+  );
+}
+
+function tableRow(columns, row, options) {
+  return h('tr', options.rowAttributes ? options.rowAttributes(row) : {}, columns.map(([title, content]) => cell(title, content(row))));
+}
+
+/**
+ * A list the API answers page by page ({items, nextCursor}), shown in `slot` as a table. `fetchPage(cursor)` reads
+ * one page (cursor null for the first). While there is more, a "Show more …" button appends the next page, says
+ * how many are shown, and moves focus to the first new row, so keyboard and screen-reader users land on it.
+ * `options.empty` is the text for an empty list; `options.noun` names the rows ("members"); `options.onPage(items)`
+ * sees each page (to collect what other parts of the page need). Throws what the first fetchPage throws.
+ */
+export async function pagedTable(slot, columns, fetchPage, options) {
+  const first = await fetchPage(null);
+  if (options.onPage) options.onPage(first.items);
+  if (first.items.length === 0) {
+    slot.replaceChildren(h('p', {}, options.empty));
+    return;
+  }
+  const table = dataTable(columns, first.items, options);
+  const body = table.querySelector('tbody');
+  const error = errorBox();
+  const more = h('button', { type: 'button', class: 'secondary' }, `Show more ${options.noun}`);
+  let cursor = first.nextCursor;
+  let shown = first.items.length;
+  more.hidden = !cursor;
+  more.addEventListener('click', async () => {
+    error.textContent = '';
+    more.disabled = true;
+    try {
+      const next = await fetchPage(cursor);
+      if (options.onPage) options.onPage(next.items);
+      const rows = next.items.map((row) => tableRow(columns, row, options));
+      body.append(...rows);
+      shown += rows.length;
+      cursor = next.nextCursor;
+      more.hidden = !cursor;
+      say(`${shown} ${options.noun} shown${cursor ? '' : ': that is all of them'}.`);
+      if (rows[0]) {
+        rows[0].setAttribute('tabindex', '-1');
+        rows[0].focus();
+      }
+    } catch (failure) {
+      showError(error, failure);
+    } finally {
+      more.disabled = false;
+    }
+  });
+  slot.replaceChildren(table, more, error);
+}
+
+/** `path` with `limit` and, after the first page, `cursor` added to its query. */
+export function pageQuery(path, cursor, limit = 50) {
+  const url = new URL(path, location.origin);
+  url.searchParams.set('limit', String(limit));
+  if (cursor) url.searchParams.set('cursor', cursor);
+  return `${url.pathname}${url.search}`;
+}
+
 /** Navigates to a route; the router re-renders on hashchange (also when the route is the one shown). */
 export function go(route) {
   if (location.hash === `#/${route}`) window.dispatchEvent(new HashChangeEvent('hashchange'));
