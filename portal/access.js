@@ -1,28 +1,68 @@
-// Requesters: who accessed my data (their own audit chain).
+// Requesters: who accessed my data — their own audit chain, in words, with the deletion receipts it holds.
 import * as client from './api.js';
-import { cell, errorBox, h, page, showError } from './dom.js';
+import { errorBox, h, page, pagedTable, pageQuery, showError, when } from './dom.js';
+import { actionText, actorText, detailsText } from './events.js';
+import { deletionReceipt, jwsPayload } from './receipts.js';
+import { me } from './session.js';
 
 export async function accessPage() {
   const error = errorBox();
-  const slot = h('div');
-  page('Who accessed my data', h('p', {}, 'Every time someone read or changed your data, newest first.'), slot, error);
+  const slot = h('div', {}, h('p', {}, 'Loading…'));
+  const receiptSlot = h('div');
+  page('Who accessed my data', h('p', {}, 'Everything that happened to your account and your data, newest first.'), slot, receiptSlot, error);
   try {
-    const list = await client.api('GET', '/v1/me/audit?limit=100');
-    const items = list.items || [];
-    if (items.length === 0) {
-      slot.replaceChildren(h('p', {}, 'No one has accessed your data.'));
-      return;
-    }
-    const columns = [...new Set(items.flatMap((item) => Object.keys(item).filter((key) => typeof item[key] !== 'object' || item[key] === null)))];
-    slot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, columns.map((column) => h('th', { scope: 'col' }, column)))),
-        h('tbody', {}, items.map((item) => h('tr', {}, columns.map((column) => cell(column, item[column] === null || item[column] === undefined ? '—' : String(item[column])))))),
-      ),
+    // Requests and deliveries name the organization behind an event; people at organizations stay unnamed.
+    const [requests, deliveries] = await Promise.all([client.allItems('/v1/requests'), client.allItems('/v1/deliveries')]);
+    const organizationOfRequest = new Map(requests.map((request) => [request.id, request.organizationName]));
+    const deliveryById = new Map(deliveries.map((delivery) => [delivery.id, delivery]));
+    const organizationOf = (item) => {
+      const requestId = item.target?.type === 'request' ? item.target.id : item.details?.requestId || deliveryById.get(item.target?.id)?.requestId;
+      return organizationOfRequest.get(requestId) || null;
+    };
+    const who = (item) => {
+      if (item.actor.type === 'user' && item.actor.id === me.id) return 'You';
+      const organization = organizationOf(item);
+      if (organization && item.actor.type === 'user') return `Someone at ${organization}`;
+      if (organization && item.actor.type === 'service') return `${organization}'s systems`;
+      if (organization) return `Connectid, for ${organization}`;
+      return actorText(item.actor);
+    };
+    const about = (item) => {
+      const delivery = deliveryById.get(item.target?.type === 'delivery' ? item.target.id : null);
+      if (delivery) return `Delivery "${delivery.title}"`;
+      const organization = organizationOf(item);
+      return organization ? `Your request to ${organization}` : '—';
+    };
+    await pagedTable(
+      slot,
+      [
+        ['When', (item) => when(item.occurredAt)],
+        ['What', (item) => actionText(item.action)],
+        ['Who', who],
+        ['About', about],
+        ['Details', (item) => (item.action === 'delivery.purged' && typeof item.details?.receipt === 'string' ? receiptButton(item) : detailsText(item.details))],
+      ],
+      (cursor) => client.api('GET', pageQuery('/v1/me/audit', cursor)),
+      { empty: 'Nothing has happened to your data yet.', noun: 'events' },
     );
   } catch (failure) {
     showError(error, failure);
+  }
+
+  function receiptButton(item) {
+    return h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: () => {
+          const payload = jwsPayload(item.details.receipt);
+          const shown = deletionReceipt({ receipt: item.details.receipt, payload, jwksUri: `${location.origin}/.well-known/jwks.json` });
+          receiptSlot.replaceChildren(shown.section);
+          shown.focus();
+        },
+      },
+      'Show deletion receipt',
+    );
   }
 }

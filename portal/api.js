@@ -190,3 +190,31 @@ export async function withToken(token, method, path, body) {
   if (!response.ok) throw new ApiError(response.status, answer);
   return answer;
 }
+
+/**
+ * Every item of a paged list (following nextCursor), up to `max`: for look-ups such as member emails, not for
+ * lists shown to people, which page with "Show more".
+ */
+export async function allItems(path, max = 2000) {
+  const items = [];
+  let cursor = null;
+  do {
+    const url = new URL(path, location.origin);
+    url.searchParams.set('limit', '200');
+    if (cursor) url.searchParams.set('cursor', cursor);
+    const page = await api('GET', `${url.pathname}${url.search}`);
+    items.push(...page.items);
+    cursor = page.nextCursor;
+  } while (cursor && items.length < max);
+  return items;
+}
+
+/** Member id → email of an organization, to name creators and assignees; empty when the caller may not list them. */
+export async function memberEmails(organizationId) {
+  try {
+    const members = await allItems(`/v1/organizations/${encodeURIComponent(organizationId)}/members`);
+    return new Map(members.map((member) => [member.id, member.email]));
+  } catch {
+    return new Map();
+  }
+}

@@ -1,6 +1,7 @@
 // Organization admins: the audit log, with filters and CSV export.
 import * as client from './api.js';
-import { cell, errorBox, field, h, page, showError } from './dom.js';
+import { errorBox, field, h, page, pagedTable, showError, when } from './dom.js';
+import { actionText, actorText, detailsText, targetText } from './events.js';
 import { me } from './session.js';
 
 export async function auditPage() {
@@ -60,21 +61,18 @@ export async function auditPage() {
   async function load() {
     error.textContent = '';
     try {
-      const list = await client.api('GET', query({ limit: '100' }));
-      const items = list.items || [];
-      if (items.length === 0) {
-        slot.replaceChildren(h('p', {}, 'No events match.'));
-        return;
-      }
-      const columns = [...new Set(items.flatMap((item) => Object.keys(item).filter((key) => typeof item[key] !== 'object' || item[key] === null)))];
-      slot.replaceChildren(
-        h(
-          'table',
-          {},
-          h('thead', {}, h('tr', {}, columns.map((column) => h('th', { scope: 'col' }, column)))),
-          h('tbody', {}, items.map((item) => h('tr', {}, columns.map((column) => cell(column, item[column] === null || item[column] === undefined ? '—' : String(item[column])))))),
-        ),
-        list.nextCursor ? h('p', { class: 'muted' }, 'Showing the newest 100 events; narrow the filters or export the CSV for all.') : null,
+      const names = await client.memberEmails(me.organizationId);
+      await pagedTable(
+        slot,
+        [
+          ['When', (item) => when(item.occurredAt)],
+          ['What', (item) => h('span', { title: item.action }, actionText(item.action))],
+          ['Who', (item) => actorText(item.actor, names)],
+          ['Target', (item) => targetText(item.target)],
+          ['Details', (item) => detailsText(item.details, names)],
+        ],
+        (cursor) => client.api('GET', query(cursor ? { limit: '50', cursor } : { limit: '50' })),
+        { empty: 'No events match.', noun: 'events', caption: 'Newest first; narrow the filters or export the CSV for all of them' },
       );
     } catch (failure) {
       showError(error, failure);

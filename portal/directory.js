@@ -1,6 +1,7 @@
 // Requesters: the organization directory, opening a request with consent, my requests.
 import * as client from './api.js';
-import { cell, errorBox, field, go, h, page, say, showError } from './dom.js';
+import { errorBox, field, go, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
+import { consentReceipt } from './receipts.js';
 
 export const CATEGORIES = {
   contact: 'Contact details',
@@ -16,11 +17,14 @@ export async function organizationsPage() {
   const slot = h('div', {}, h('p', {}, 'Loading the directory…'));
   page('Organizations', h('p', {}, 'Ask an organization for the data it holds about you.'), slot, error);
   try {
-    const list = await client.api('GET', '/v1/organizations?limit=100');
-    slot.replaceChildren(
-      list.items.length === 0
-        ? h('p', {}, 'No organizations yet.')
-        : h('ul', {}, list.items.map((organization) => h('li', {}, h('a', { href: `#/organizations/${organization.id}/request`, 'aria-label': `Ask ${organization.name} for my data` }, organization.name)))),
+    await pagedTable(
+      slot,
+      [
+        ['Organization', (organization) => organization.name],
+        ['Ask', (organization) => h('a', { href: `#/organizations/${organization.id}/request`, 'aria-label': `Ask ${organization.name} for my data` }, 'Ask for my data')],
+      ],
+      (cursor) => client.api('GET', pageQuery('/v1/organizations', cursor)),
+      { empty: 'No organizations yet.', noun: 'organizations' },
     );
   } catch (failure) {
     showError(error, failure);
@@ -72,78 +76,55 @@ export async function myRequestsPage() {
   const slot = h('div');
   const receiptSlot = h('div');
   page('My requests', slot, receiptSlot, error);
-  async function load() {
-    const list = await client.api('GET', '/v1/requests?limit=100');
-    if (list.items.length === 0) {
-      slot.replaceChildren(h('p', {}, 'You have not asked anyone for your data yet. ', h('a', { href: '#/organizations' }, 'Find an organization')));
-      return;
+
+  async function showReceipt(request) {
+    error.textContent = '';
+    try {
+      const shown = consentReceipt(await client.api('GET', `/v1/requests/${encodeURIComponent(request.id)}/consent`));
+      receiptSlot.replaceChildren(shown.section);
+      shown.focus();
+    } catch (failure) {
+      showError(error, failure);
     }
-    slot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, ['Organization', 'Purpose', 'Status', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
-        h(
-          'tbody',
-          {},
-          list.items.map((request) =>
-            h(
-              'tr',
-              {},
-              cell('Organization', request.organizationName),
-              cell('Purpose', request.purpose),
-              cell('Status', request.status),
-              cell(
-                'Actions',
-                h(
-                  'div',
-                  { class: 'actions' },
-                  h(
-                    'button',
-                    {
-                      type: 'button',
-                      class: 'secondary',
-                      'aria-label': `Consent receipt for ${request.organizationName}`,
-                      onclick: async () => {
-                        try {
-                          const receipt = await client.api('GET', `/v1/requests/${encodeURIComponent(request.id)}/consent`);
-                          receiptSlot.replaceChildren(h('h2', {}, 'Consent receipt'), h('pre', { tabindex: '0' }, JSON.stringify(receipt, null, 2)));
-                        } catch (failure) {
-                          showError(error, failure);
-                        }
-                      },
-                    },
-                    'Consent receipt',
-                  ),
-                  request.status === 'open'
-                    ? h(
-                        'button',
-                        {
-                          type: 'button',
-                          class: 'danger',
-                          'aria-label': `Withdraw consent from ${request.organizationName}`,
-                          onclick: async () => {
-                            if (!window.confirm(`Withdraw your consent from ${request.organizationName}? They can no longer deliver.`)) return;
-                            try {
-                              await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/withdraw`);
-                              say('Consent withdrawn.');
-                              await load();
-                            } catch (failure) {
-                              showError(error, failure);
-                            }
-                          },
-                        },
-                        'Withdraw consent',
-                      )
-                    : null,
-                ),
-              ),
-            ),
-          ),
-        ),
-      ),
+  }
+
+  async function withdraw(request) {
+    if (!window.confirm(`Withdraw your consent from ${request.organizationName}? They can no longer deliver.`)) return;
+    error.textContent = '';
+    try {
+      await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/withdraw`);
+      say('Consent withdrawn.');
+      await load();
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
+  const actions = (request) =>
+    h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', 'aria-label': `Consent receipt for ${request.organizationName}`, onclick: () => showReceipt(request) }, 'Consent receipt'),
+      request.status === 'open'
+        ? h('button', { type: 'button', class: 'danger', 'aria-label': `Withdraw consent from ${request.organizationName}`, onclick: () => withdraw(request) }, 'Withdraw consent')
+        : null,
+    );
+
+  async function load() {
+    await pagedTable(
+      slot,
+      [
+        ['Organization', (request) => request.organizationName],
+        ['Purpose', (request) => request.purpose],
+        ['Opened', (request) => when(request.createdAt)],
+        ['Status', (request) => request.status],
+        ['Actions', actions],
+      ],
+      (cursor) => client.api('GET', pageQuery('/v1/requests', cursor)),
+      { empty: h('span', {}, 'You have not asked anyone for your data yet. ', h('a', { href: '#/organizations' }, 'Find an organization')), noun: 'requests' },
     );
   }
+
   try {
     await load();
   } catch (failure) {

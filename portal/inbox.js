@@ -1,39 +1,32 @@
 // Requesters: the inbox, a delivery, downloads and receipts.
 import * as client from './api.js';
-import { bytes, cell, errorBox, h, nextId, page, say, showError, when } from './dom.js';
+import { bytes, dataTable, errorBox, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
+import { consentReceipt, deletionReceipt } from './receipts.js';
 
 const main = document.getElementById('main');
+
+/** What a requester reads as the state of a delivery. */
+function stateText(delivery) {
+  if (delivery.status === 'purged') return 'deleted';
+  return delivery.expired ? 'expired' : 'available';
+}
 
 export async function inboxPage() {
   const error = errorBox();
   const slot = h('div', {}, h('p', {}, 'Loading your deliveries…'));
-  page('Inbox', slot, error);
+  page('Inbox', h('p', {}, 'Each delivery can be downloaded for 32 days; then its files are destroyed and you get a signed deletion receipt.'), slot, error);
   try {
-    const list = await client.api('GET', '/v1/deliveries?limit=100');
-    if (list.items.length === 0) {
-      slot.replaceChildren(h('p', {}, 'Nothing has been delivered to you yet.'));
-      return;
-    }
-    slot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, ['Delivery', 'Status', 'Delivered', 'Days left'].map((title) => h('th', { scope: 'col' }, title)))),
-        h(
-          'tbody',
-          {},
-          list.items.map((delivery) =>
-            h(
-              'tr',
-              {},
-              cell('Delivery', h('a', { href: `#/deliveries/${delivery.id}` }, delivery.title)),
-              cell('Status', delivery.expired ? 'expired' : delivery.status),
-              cell('Delivered', when(delivery.releasedAt)),
-              cell('Days left', delivery.daysLeft === null ? '—' : String(delivery.daysLeft)),
-            ),
-          ),
-        ),
-      ),
+    await pagedTable(
+      slot,
+      [
+        ['Delivery', (delivery) => h('a', { href: `#/deliveries/${delivery.id}` }, delivery.title)],
+        ['From', (delivery) => delivery.organizationName],
+        ['Status', stateText],
+        ['Delivered', (delivery) => when(delivery.releasedAt)],
+        ['Days left', (delivery) => (delivery.expired ? '0' : String(delivery.daysLeft))],
+      ],
+      (cursor) => client.api('GET', pageQuery('/v1/deliveries', cursor)),
+      { empty: 'Nothing has been delivered to you yet.', noun: 'deliveries' },
     );
   } catch (failure) {
     showError(error, failure);
@@ -78,58 +71,55 @@ export async function deliveryPage(id) {
     const delivery = await client.api('GET', `/v1/deliveries/${encodeURIComponent(id)}`);
     main.querySelector('h1').textContent = delivery.title;
     document.title = `${delivery.title} · Connectid`;
-    const rows = delivery.items.map((item) => {
-      const nameId = nextId('item');
-      const progress = h('progress', { max: Math.max(item.size, 1), value: 0, hidden: true, 'aria-label': `Download progress of ${item.name}` });
-      const rowError = errorBox();
-      return h(
-        'tr',
-        {},
-        cell('File', h('span', { id: nameId }, item.name)),
-        cell('Size', bytes(item.size)),
-        cell('Type', item.contentType),
-        cell(
-          'Download',
-          h('button', { type: 'button', 'aria-describedby': nameId, onclick: () => download(delivery, item, progress, rowError) }, 'Download'),
-          progress,
-          rowError,
-        ),
-      );
-    });
-    slot.replaceChildren(
-      h(
-        'p',
-        {},
-        delivery.expired
-          ? 'This delivery has expired and its files were deleted.'
-          : `Available until ${when(delivery.expiresAt)} (${delivery.daysLeft} days left). After that the files are deleted.`,
-      ),
-      rows.length
-        ? h(
-            'table',
-            {},
-            h('thead', {}, h('tr', {}, ['File', 'Size', 'Type', 'Download'].map((title) => h('th', { scope: 'col' }, title)))),
-            h('tbody', {}, rows),
-          )
-        : h('p', {}, 'No files.'),
-      h(
-        'button',
-        {
-          type: 'button',
-          class: 'secondary',
-          onclick: async () => {
-            try {
-              const receipt = await client.api('GET', `/v1/requests/${encodeURIComponent(delivery.requestId)}/consent`);
-              receiptSlot.replaceChildren(h('h2', {}, 'Consent receipt'), h('pre', { tabindex: '0' }, JSON.stringify(receipt, null, 2)));
-            } catch (failure) {
-              showError(error, failure);
-            }
-          },
-        },
-        'Show consent receipt',
-      ),
+    const files = dataTable(
+      [
+        ['File', (item) => h('span', { id: `name-${item.id}` }, item.name)],
+        ['Size', (item) => bytes(item.size)],
+        ['Type', (item) => item.contentType],
+        ['Download', (item) => downloadControl(delivery, item)],
+      ],
+      delivery.items,
     );
+    const receipts = h(
+      'div',
+      { class: 'factors' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt('consent') }, 'Show consent receipt'),
+      delivery.status === 'purged' ? h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt('deletion') }, 'Show deletion receipt') : null,
+    );
+    slot.replaceChildren(h('p', {}, availability(delivery)), delivery.items.length ? files : null, h('h2', {}, 'Receipts'), receipts);
+
+    async function showReceipt(kind) {
+      error.textContent = '';
+      try {
+        const shown =
+          kind === 'consent'
+            ? consentReceipt(await client.api('GET', `/v1/requests/${encodeURIComponent(delivery.requestId)}/consent`))
+            : deletionReceipt(await client.api('GET', `/v1/deliveries/${encodeURIComponent(delivery.id)}/deletion-receipt`));
+        receiptSlot.replaceChildren(shown.section);
+        shown.focus();
+      } catch (failure) {
+        showError(error, failure);
+      }
+    }
   } catch (failure) {
     showError(error, failure);
   }
+}
+
+function availability(delivery) {
+  if (delivery.status === 'purged') return 'This delivery was deleted 32 days after it was sent: its files and their keys are destroyed. The deletion receipt below proves it.';
+  if (delivery.expired) return 'This delivery has expired: its files can no longer be downloaded and are being destroyed.';
+  return `Available until ${when(delivery.expiresAt)} (${delivery.daysLeft} days left). After that the files are destroyed.`;
+}
+
+function downloadControl(delivery, item) {
+  const progress = h('progress', { max: Math.max(item.size, 1), value: 0, hidden: true, 'aria-label': `Download progress of ${item.name}` });
+  const rowError = errorBox();
+  return h(
+    'div',
+    {},
+    h('button', { type: 'button', 'aria-describedby': `name-${item.id}`, onclick: () => download(delivery, item, progress, rowError) }, 'Download'),
+    progress,
+    rowError,
+  );
 }

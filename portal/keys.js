@@ -1,6 +1,6 @@
 // Organization admins: API keys.
 import * as client from './api.js';
-import { cell, errorBox, field, h, nextId, page, say, showError, when } from './dom.js';
+import { errorBox, field, h, nextId, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
 import { me } from './session.js';
 
 export async function keysPage() {
@@ -101,47 +101,30 @@ export async function keysPage() {
   }
 
   async function load() {
-    const [keys, members] = await Promise.all([
-      client.api('GET', `${base}?limit=100`),
-      client.api('GET', `/v1/organizations/${encodeURIComponent(organizationId)}/members?limit=100`).catch(() => ({ items: [] })),
-    ]);
-    const emails = new Map(members.items.map((member) => [member.id, member.email]));
-    if (keys.items.length === 0) {
-      tableSlot.replaceChildren(h('p', {}, 'No API keys yet.'));
-      return;
-    }
-    const rows = keys.items.map((key) => {
-      const live = key.status === 'active' || key.status === 'expiring';
-      return h(
-        'tr',
-        { 'data-key-id': key.id },
-        cell('Name', key.name),
-        cell('Prefix', h('code', {}, key.prefix)),
-        cell('Creator', emails.get(key.createdBy) || key.createdBy),
-        cell('Created', when(key.createdAt)),
-        cell('Last used', key.lastUsedAt ? when(key.lastUsedAt) : 'never'),
-        cell('Status', key.status === 'expiring' ? `expiring ${when(key.expiresAt)}` : key.status),
-        cell(
-          'Actions',
-          live
-            ? h(
-                'div',
-                { class: 'actions' },
-                h('button', { type: 'button', class: 'secondary', onclick: () => rotate(key) }, 'Rotate key'),
-                h('button', { type: 'button', class: 'danger', onclick: () => revoke(key) }, 'Revoke key'),
-              )
-            : '—',
-        ),
-      );
-    });
-    tableSlot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('caption', { class: 'muted' }, 'API keys of your organization; secrets are never shown here'),
-        h('thead', {}, h('tr', {}, ['Name', 'Prefix', 'Creator', 'Created', 'Last used', 'Status', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
-        h('tbody', {}, rows),
-      ),
+    const emails = await client.memberEmails(organizationId);
+    await pagedTable(
+      tableSlot,
+      [
+        ['Name', (key) => key.name],
+        ['Prefix', (key) => h('code', {}, key.prefix)],
+        ['Creator', (key) => emails.get(key.createdBy) || key.createdBy],
+        ['Created', (key) => when(key.createdAt)],
+        ['Last used', (key) => (key.lastUsedAt ? when(key.lastUsedAt) : 'never')],
+        ['Status', (key) => (key.status === 'expiring' ? `expiring ${when(key.expiresAt)}` : key.status)],
+        ['Actions', actions],
+      ],
+      (cursor) => client.api('GET', pageQuery(base, cursor)),
+      { empty: 'No API keys yet.', noun: 'keys', caption: 'API keys of your organization; secrets are never shown here', rowAttributes: (key) => ({ 'data-key-id': key.id }) },
+    );
+  }
+
+  function actions(key) {
+    if (key.status !== 'active' && key.status !== 'expiring') return '—';
+    return h(
+      'div',
+      { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => rotate(key) }, 'Rotate key'),
+      h('button', { type: 'button', class: 'danger', onclick: () => revoke(key) }, 'Revoke key'),
     );
   }
 

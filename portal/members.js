@@ -1,6 +1,6 @@
 // Organization admins: members.
 import * as client from './api.js';
-import { cell, errorBox, field, h, page, say, showError, when } from './dom.js';
+import { errorBox, field, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
 import { me } from './session.js';
 
 export const ROLE_NAMES = { org_admin: 'Admin', org_member: 'Member' };
@@ -57,46 +57,43 @@ export async function membersPage() {
   }
 
   async function load() {
-    const list = await client.api('GET', `${base}?limit=100`);
-    const rows = list.items.map((member) => {
-      const roleSelect = h(
-        'select',
-        {
-          'aria-label': `Role of ${member.email}`,
-          onchange: () => change(member, { role: roleSelect.value }, `${member.email} is now ${ROLE_NAMES[roleSelect.value]}.`),
-        },
-        Object.entries(ROLE_NAMES).map(([value, text]) => h('option', { value, selected: value === member.role }, text)),
-      );
-      const self = member.id === me.id;
-      return h(
-        'tr',
-        {},
-        cell('Member', member.name ? `${member.name} <${member.email}>` : member.email),
-        cell('Role', self ? ROLE_NAMES[member.role] : roleSelect),
-        cell('Status', member.status),
-        cell('Joined', when(member.joinedAt)),
-        cell(
-          'Actions',
-          self
-            ? '—'
-            : h(
-                'div',
-                { class: 'actions' },
-                member.status === 'active'
-                  ? h('button', { type: 'button', class: 'danger', 'aria-label': `Disable ${member.email}`, onclick: () => change(member, { disabled: true }, `${member.email} disabled.`) }, 'Disable')
-                  : h('button', { type: 'button', class: 'secondary', 'aria-label': `Enable ${member.email}`, onclick: () => change(member, { disabled: false }, `${member.email} enabled.`) }, 'Enable'),
-                h('button', { type: 'button', class: 'secondary', 'aria-label': `Reset factors of ${member.email}`, onclick: () => resetFactors(member) }, 'Reset factors'),
-              ),
-        ),
-      );
-    });
-    slot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, ['Member', 'Role', 'Status', 'Joined', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
-        h('tbody', {}, rows),
-      ),
+    await pagedTable(
+      slot,
+      [
+        ['Member', (member) => (member.name ? `${member.name} <${member.email}>` : member.email)],
+        ['Role', roleControl],
+        ['Status', (member) => member.status],
+        ['Joined', (member) => when(member.joinedAt)],
+        ['Actions', actions],
+      ],
+      (cursor) => client.api('GET', pageQuery(base, cursor)),
+      { empty: 'No members yet.', noun: 'members' },
+    );
+  }
+
+  function roleControl(member) {
+    if (member.id === me.id) return ROLE_NAMES[member.role];
+    const select = h(
+      'select',
+      {
+        'aria-label': `Role of ${member.email}`,
+        onchange: () => change(member, { role: select.value }, `${member.email} is now ${ROLE_NAMES[select.value]}.`),
+      },
+      Object.entries(ROLE_NAMES).map(([value, text]) => h('option', { value, selected: value === member.role }, text)),
+    );
+    return select;
+  }
+
+  function actions(member) {
+    // Admins cannot disable themselves or reset their own factors here: "My factors" is the place for one's own.
+    if (member.id === me.id) return '—';
+    return h(
+      'div',
+      { class: 'actions' },
+      member.status === 'active'
+        ? h('button', { type: 'button', class: 'danger', 'aria-label': `Disable ${member.email}`, onclick: () => change(member, { disabled: true }, `${member.email} disabled.`) }, 'Disable')
+        : h('button', { type: 'button', class: 'secondary', 'aria-label': `Enable ${member.email}`, onclick: () => change(member, { disabled: false }, `${member.email} enabled.`) }, 'Enable'),
+      h('button', { type: 'button', class: 'secondary', 'aria-label': `Reset factors of ${member.email}`, onclick: () => resetFactors(member) }, 'Reset factors'),
     );
   }
 

@@ -1,6 +1,6 @@
 // Organizations: requests, assigning them, preparing and submitting a delivery.
 import * as client from './api.js';
-import { bytes, cell, errorBox, field, h, page, say, showError, when } from './dom.js';
+import { bytes, errorBox, field, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
 import { me } from './session.js';
 
 export async function requestsPage() {
@@ -9,72 +9,54 @@ export async function requestsPage() {
   const slot = h('div', {}, h('p', {}, 'Loading requests…'));
   page(admin ? 'Requests' : 'Requests assigned to me', error, slot);
   try {
-    const [list, members] = await Promise.all([
-      client.api('GET', '/v1/requests?status=open&limit=100'),
-      admin ? client.api('GET', `/v1/organizations/${encodeURIComponent(me.organizationId)}/members?limit=100`) : Promise.resolve({ items: [] }),
-    ]);
-    const emails = new Map(members.items.map((member) => [member.id, member.email]));
-    const items = admin ? list.items : list.items.filter((request) => request.assignee && request.assignee.id === me.id);
-    if (items.length === 0) {
-      slot.replaceChildren(h('p', {}, admin ? 'No open requests.' : 'No open requests are assigned to you.'));
-      return;
-    }
-    const rows = items.map((request) => {
-      let action;
-      if (admin) {
-        const select = h(
-          'select',
-          { 'aria-label': `Assignee of the request "${request.purpose}"` },
-          h('option', { value: '' }, '— choose —'),
-          members.items.filter((member) => member.status === 'active').map((member) => h('option', { value: member.id, selected: request.assignee && request.assignee.id === member.id }, member.email)),
-        );
-        action = h(
-          'div',
-          { class: 'actions' },
-          select,
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'secondary',
-              onclick: async () => {
-                error.textContent = '';
-                try {
-                  if (!select.value) throw new Error('Choose a member to assign the request to.');
-                  await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/assign`, { body: { assigneeId: select.value } });
-                  say(`Request assigned to ${emails.get(select.value) || select.value}.`);
-                } catch (failure) {
-                  showError(error, failure);
-                }
-              },
-            },
-            'Assign',
-          ),
-        );
-      } else {
-        action = h('a', { href: `#/requests/${request.id}/deliver` }, 'Prepare delivery');
-      }
-      return h(
-        'tr',
-        {},
-        cell('Purpose', request.purpose),
-        cell('Categories', request.categories.join(', ')),
-        cell('Received', when(request.createdAt)),
-        cell('Assigned to', request.assignee ? emails.get(request.assignee.id) || (request.assignee.id === me.id ? 'me' : request.assignee.type) : 'nobody'),
-        cell(admin ? 'Assign' : 'Deliver', action),
-      );
-    });
-    slot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, ['Purpose', 'Categories', 'Received', 'Assigned to', admin ? 'Assign' : 'Deliver'].map((title) => h('th', { scope: 'col' }, title)))),
-        h('tbody', {}, rows),
-      ),
+    // The API shows a member only the requests assigned to them; admins see all and may assign to members and keys.
+    const assignees = admin ? await assigneeChoices() : [];
+    const names = new Map(assignees.map((choice) => [choice.id, choice.text]));
+    await pagedTable(
+      slot,
+      [
+        ['Purpose', (request) => request.purpose],
+        ['Categories', (request) => request.categories.join(', ')],
+        ['Received', (request) => when(request.createdAt)],
+        ['Assigned to', (request) => (request.assignee ? names.get(request.assignee.id) || (request.assignee.id === me.id ? 'me' : request.assignee.type) : 'nobody')],
+        admin ? ['Assign', (request) => assignControl(request, assignees, names, error)] : ['Deliver', (request) => h('a', { href: `#/requests/${request.id}/deliver`, 'aria-label': `Prepare a delivery for "${request.purpose}"` }, 'Prepare delivery')],
+      ],
+      (cursor) => client.api('GET', pageQuery('/v1/requests?status=open', cursor)),
+      { empty: admin ? 'No open requests.' : 'No open requests are assigned to you.', noun: 'requests' },
     );
   } catch (failure) {
     showError(error, failure);
   }
+}
+
+/** Active members by email, then the service principals of live API keys by key name. */
+async function assigneeChoices() {
+  const organization = encodeURIComponent(me.organizationId);
+  const [members, keys] = await Promise.all([client.allItems(`/v1/organizations/${organization}/members`), client.allItems(`/v1/organizations/${organization}/api-keys`)]);
+  return [
+    ...members.filter((member) => member.status === 'active').map((member) => ({ id: member.id, text: member.email })),
+    ...keys.filter((key) => key.status === 'active' || key.status === 'expiring').map((key) => ({ id: key.servicePrincipalId, text: `Service: ${key.name}` })),
+  ];
+}
+
+function assignControl(request, assignees, names, error) {
+  const select = h(
+    'select',
+    { 'aria-label': `Assignee of the request "${request.purpose}"` },
+    h('option', { value: '' }, '— choose —'),
+    assignees.map((choice) => h('option', { value: choice.id, selected: request.assignee && request.assignee.id === choice.id }, choice.text)),
+  );
+  const assign = async () => {
+    error.textContent = '';
+    try {
+      if (!select.value) throw new Error('Choose a member or service to assign the request to.');
+      await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/assign`, { body: { assigneeId: select.value } });
+      say(`Request "${request.purpose}" assigned to ${names.get(select.value) || select.value}.`);
+    } catch (failure) {
+      showError(error, failure);
+    }
+  };
+  return h('div', { class: 'actions' }, select, h('button', { type: 'button', class: 'secondary', 'aria-label': `Assign the request "${request.purpose}"`, onclick: assign }, 'Assign'));
 }
 
 /** PUT one file with XMLHttpRequest (fetch cannot report upload progress); refreshes the token once on a 401. */

@@ -193,8 +193,8 @@ test('an admin signs in with TOTP using only the keyboard, rotates a key, sees t
   await page.getByLabel('Action').fill('api_key.rotated');
   await page.getByRole('button', { name: 'Apply filters' }).click();
   await page.locator('tbody tr').first().waitFor();
-  expect(await page.locator('tbody').innerText()).toContain('api_key.rotated');
-  expect(await page.locator('tbody').innerText()).not.toContain('api_key.revoked');
+  expect(await page.locator('tbody').innerText()).toContain('API key rotated');
+  expect(await page.locator('tbody').innerText()).not.toContain('API key revoked');
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Export CSV' }).click()]);
   expect(csv.suggestedFilename()).toBe('audit.csv');
   expect(fs.readFileSync((await csv.path())!, 'utf8')).toContain('api_key.rotated');
@@ -283,7 +283,9 @@ test('a requester adds a passkey, signs in with it, and downloads a delivery wit
   await page.getByRole('heading', { name: 'My requests' }).waitFor();
   await page.getByRole('button', { name: 'Consent receipt for Globex Bank' }).click();
   await page.getByRole('heading', { name: 'Consent receipt' }).waitFor();
-  expect(await page.locator('pre').innerText()).toContain('Mortgage records');
+  const consentReceipt = page.getByRole('region', { name: 'Consent receipt' });
+  expect(await consentReceipt.innerText()).toContain('Purpose: Mortgage records');
+  expect(await consentReceipt.innerText()).toContain('Organization: Globex Bank');
 
   // Usable on a phone: the inbox at 390 px wide.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -314,7 +316,7 @@ test('a member uploads files to a delivery with progress and submits it; the req
   await page.getByLabel('Code').fill(nextTotpCode(app, 'mia@acme.example'));
   await page.getByRole('button', { name: 'Verify' }).click();
   await page.getByRole('heading', { name: 'Requests assigned to me' }).waitFor();
-  await page.locator('tr', { hasText: 'Portal upload check' }).getByRole('link', { name: 'Prepare delivery' }).click();
+  await page.locator('tr', { hasText: 'Portal upload check' }).getByRole('link', { name: 'Prepare a delivery for "Portal upload check"' }).click();
   await page.getByLabel('Title of the delivery').fill('Your contact data');
   await page.getByRole('button', { name: 'Create delivery' }).click();
   const content = Buffer.concat([Buffer.from('name,email\nAda,ada@example.org\n'), Buffer.alloc(200_000, 65)]);
