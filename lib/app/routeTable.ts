@@ -54,6 +54,7 @@ import { definition as listEidProviders } from '../../functions/listEidProviders
 import { definition as eidCallback } from '../../functions/eidCallback';
 import { definition as eidJwks } from '../../functions/eidJwks';
 import { definition as portal } from '../../functions/portal';
+import { definition as getDeletionReceipt } from '../../functions/getDeletionReceipt';
 import type { RouteDefinition, TimerDefinition } from '../http/route';
 import { ROLES } from '../http/route';
 
@@ -108,6 +109,7 @@ export const routes: readonly RouteDefinition[] = validateRoutes([
   eidCallback,
   eidJwks,
   portal,
+  getDeletionReceipt,
 ]);
 
 export const timers: readonly TimerDefinition[] = [purgeExpired];

@@ -31,6 +31,12 @@ export const ITEM_NAME_CONTEXT = 'delivery_items.name';
 /** `abandoned`: a draft nobody submitted within a week; the purge shredded its items. */
 export type DeliveryStatus = 'draft' | 'released' | 'purged' | 'abandoned';
 
+/**
+ * The deliveries a requester sees: those released to them, also once purged (their deletion receipt stays). Drafts
+ * and abandoned drafts were never sent, so they do not exist for the requester — not even their titles.
+ */
+export const SEEN_BY_REQUESTER = "d.status IN ('released', 'purged')";
+
 export interface DeliveryItemView {
   readonly id: string;
   readonly name: string;
@@ -244,7 +250,7 @@ export async function loadOrgDelivery(db: SqlExecutor, principal: Principal, del
 /** A requester's own delivery, once released (drafts do not exist for them). */
 async function loadRequesterDelivery(db: SqlExecutor, principal: Principal, deliveryId: string): Promise<DeliveryRow> {
   const [row] = await db.query<DeliveryRow>(
-    sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = @id AND d.requester_id = @requesterId AND d.status <> 'draft'`, {
+    sql(`SELECT ${DELIVERY_COLUMNS} FROM deliveries d WHERE d.id = @id AND d.requester_id = @requesterId AND ${SEEN_BY_REQUESTER}`, {
       id: p.text(deliveryId),
       requesterId: p.text(principal.subject),
     }),
@@ -315,7 +321,7 @@ export const INBOX_CURSOR_KEY = /^\d{1,16}\.[A-Za-z0-9_-]{1,200}$/;
 /** The requester's inbox: released (and purged) deliveries, newest first, with how long each stays readable. */
 export async function listInbox(services: Services, principal: Principal, page: Page): Promise<{ items: InboxEntry[]; nextCursor: string | null }> {
   const { store } = services;
-  const conditions = ['d.requester_id = @requesterId', "d.status <> 'draft'"];
+  const conditions = ['d.requester_id = @requesterId', SEEN_BY_REQUESTER];
   const params: Record<string, SqlParam> = { requesterId: p.text(principal.subject), limit: p.int(page.limit + 1) };
   if (page.after !== null) {
     const dot = page.after.indexOf('.');

@@ -18,7 +18,7 @@ import { ApiError, errors } from '../../errors';
 import type { Principal } from '../../http/route';
 import { appendAudit, requesterChain } from '../audit/audit';
 import { containerOf } from '../organizations/organizations';
-import { isExpired, ITEM_NAME_CONTEXT, type DeliveryStatus } from './deliveries';
+import { isExpired, ITEM_NAME_CONTEXT, SEEN_BY_REQUESTER, type DeliveryStatus } from './deliveries';
 import { contentDisposition } from './itemNames';
 
 export interface ItemDownload {
@@ -55,7 +55,7 @@ export async function openItemDownload(
       `SELECT d.status AS delivery_status, d.expires_at, d.organization_id, d.requester_id,
               i.name, i.content_type, i.size, i.sha256, i.blob_name, i.wrapped_dek, i.destroyed_at
        FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
-       WHERE i.id = @itemId AND d.id = @deliveryId AND d.requester_id = @requesterId AND d.status <> 'draft'`,
+       WHERE i.id = @itemId AND d.id = @deliveryId AND d.requester_id = @requesterId AND ${SEEN_BY_REQUESTER}`,
       { itemId: p.text(input.itemId), deliveryId: p.text(input.deliveryId), requesterId: p.text(principal.subject) },
     ),
   );

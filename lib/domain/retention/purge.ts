@@ -28,6 +28,7 @@ import { sweepMfaChallenges } from '../mfa/challenges';
 import { containerOf } from '../organizations/organizations';
 import { sweepThrottle } from '../throttle/throttle';
 import { signJws } from '../tokens/accessTokens';
+import type { DeletionReceiptPayload } from './deletionReceipts';
 
 export interface PurgeOptions {
   /** Expired deliveries handled per batch. Default 200. */
@@ -261,7 +262,7 @@ async function purgeBatch(
 }
 
 /** The receipt's claims (DESIGN §2: "receipt + audit written"). Ids only: the requester is named by opaque id. */
-function deletionReceipt(delivery: DeliveryRow, items: readonly ItemRow[], now: number): Record<string, unknown> {
+function deletionReceipt(delivery: DeliveryRow, items: readonly ItemRow[], now: number): DeletionReceiptPayload {
   const destroyedAt = items.reduce((latest, item) => Math.max(latest, Number(item.destroyed_at ?? now)), 0);
   return {
     receiptType: 'deletion',

@@ -4,6 +4,8 @@ import { createAzureBlobStore } from '../../../lib/adapters/blob/azureBlobStore'
 import { p, sql } from '../../../lib/adapters/sql/params';
 import { listAudit, requesterChain, verifyAudit } from '../../../lib/domain/audit/audit';
 import { containerOf } from '../../../lib/domain/organizations/organizations';
+import { getDelivery, listInbox } from '../../../lib/domain/deliveries/deliveries';
+import type { Principal } from '../../../lib/http/route';
 import { DELETION_METHOD, purgeExpired, readDeletionReceipt, type PurgeReport } from '../../../lib/domain/retention/purge';
 import { recordFailure } from '../../../lib/domain/throttle/throttle';
 import { verifyJws } from '../../../lib/domain/tokens/accessTokens';
@@ -197,6 +199,18 @@ describe('abandoned drafts', () => {
     expect(kept.status).toBe('draft');
     expect(kept.items).toEqual([{ hasKey: true, destroyedAt: null, hasBlob: true }]);
     expect(await purge()).toMatchObject({ draftsAbandoned: 0, itemsShredded: 0 });
+  });
+
+  test('an abandoned draft never shows to its requester: not in the inbox, not by id', async () => {
+    const draft = await seedDraft(now() - 7 * DAY_IN_MS - 1);
+    const released = await seed({ requesterId: draft.requesterId });
+    await purge();
+    expect((await stateOf(draft)).status).toBe('abandoned');
+    const requester: Principal = { subject: draft.requesterId, role: 'requester', organizationId: null, apiKeyId: null, sessionId: null, mfaAt: now() / 1000, amr: ['otp'] };
+    const inbox = await listInbox(app.services, requester, { limit: 50, after: null });
+    expect(inbox.items.map((item) => item.id)).toEqual([released.id]);
+    await expect(getDelivery(app.services, requester, draft.id)).rejects.toMatchObject({ status: 404 });
+    await expect(getDelivery(app.services, requester, released.id)).resolves.toMatchObject({ id: released.id, status: 'released' });
   });
 });
 
