@@ -179,6 +179,11 @@ export async function submitDelivery(services: Services, principal: Principal, d
   const releasedAtMs = clock.now().getTime();
   const expiresAtMs = releasedAtMs + RETENTION_IN_DAYS * DAY_IN_MS;
   const itemCount = await store.transaction(async (tx) => {
+    // Lock the request row before reading its consent: under SQL Server's READ COMMITTED a plain read takes no
+    // lock, so a withdrawal committing in the same instant could still let this release through. Locked, the two
+    // serialize: the withdrawal waits for this release, or this release reads the withdrawal. (SQLite transactions
+    // here are BEGIN IMMEDIATE: writers are serialized already.)
+    await tx.execute(sql('UPDATE requests SET updated_at = updated_at WHERE id = @id', { id: p.text(delivery.request_id) }));
     const request = await loadDeliverableRequest(tx, principal, delivery.request_id, clock.now());
     // The status change comes first: on SQL Server it locks the row, so an item upload committing concurrently
     // (which touches the same row, see items.ts) is either counted below or refused as no longer a draft.
