@@ -10,7 +10,9 @@ export const definition = defineRoute({
   auth: { roles: HUMAN_ROLES, stepUp: true, enrollment: true },
   openapi: {
     summary: 'Remove a factor (never the last active one)',
-    description: 'Recovery codes do not count as a factor. An enrollment token may remove only pending factors.',
+    description:
+      'Recovery codes do not count as a factor. An enrollment token may remove only pending factors. ' +
+      'A pending eID factor need not be removed: a link cancelled or failed at the provider discards it, and so does its expiry.',
     tags: ['mfa'],
     responses: {
       204: { description: 'Removed' },

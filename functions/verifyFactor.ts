@@ -20,9 +20,9 @@ export const definition = defineRoute({
     request: { contentType: 'application/json', schema: 'VerifyFactorRequest' },
     responses: {
       200: { description: 'Active', schema: 'VerifiedFactor' },
-      400: { description: 'invalid_code: wrong or expired; eID: eid_cancelled or eid_failed', schema: 'Problem' },
+      400: { description: 'invalid_code: wrong or expired; eID: eid_cancelled or eid_failed (the link ended, and its pending factor was discarded)', schema: 'Problem' },
       404: { description: 'No such factor', schema: 'Problem' },
-      409: { description: 'Already active; eID: eid_pending (not answered yet) or eid_subject_in_use (bound to an account already)', schema: 'Problem' },
+      409: { description: 'Already active; eID: eid_pending (not answered yet) or eid_subject_in_use (bound to an account already; the pending factor was discarded)', schema: 'Problem' },
       429: { description: 'Too many wrong answers; see Retry-After', schema: 'Problem', headers: { 'Retry-After': 'Seconds to wait' } },
     },
   },

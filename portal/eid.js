@@ -1,4 +1,5 @@
 // eID hand-off: the provider's pages open in a popup; the result page tells the waiting portal tab how it went.
+import * as client from './api.js';
 import { h, page } from './dom.js';
 import { homeRoute, me } from './session.js';
 
@@ -50,6 +51,55 @@ export function eidHandOff(authorizationUrl, check, alive) {
   timer = setTimeout(run, EID_POLL_MS);
   const link = h('a', { href: authorizationUrl, target: EID_WINDOW, rel: 'noopener' }, 'open the eID page');
   return { promise, link, stop: () => settle(null, undefined) };
+}
+
+/**
+ * Links an eID as a factor: creates it (with the enrollment `token`, or the session when null), hands off to the
+ * provider and waits for the factor's verify. Answers {promise, stop}: the promise resolves true once the eID is
+ * linked, false when the waiting stopped (`stop()`: another factor was chosen, or `alive()` turned false: the person
+ * left), and rejects with a readable error when the link was cancelled or failed — the API then discarded the pending
+ * factor itself. A link the portal stops waiting for is removed here (best effort, never a step-up prompt: the API
+ * also discards it once the provider can no longer answer it).
+ */
+export function linkEid(provider, token, slot, alive) {
+  const call = (method, path, body) => (token ? client.withToken(token, method, path, body) : client.api(method, path, body === undefined ? {} : { body }));
+  const quietly = (method, path, body) => client.withToken(token || client.accessToken(), method, path, body);
+  let stopped = false;
+  let handOff = null;
+  const promise = (async () => {
+    const created = await call('POST', '/v1/me/factors', { type: 'eid', provider: provider.id, label: provider.label });
+    const path = `/v1/me/factors/${encodeURIComponent(created.id)}`;
+    if (!stopped) {
+      const verify = async () => {
+        try {
+          return await call('POST', `${path}/verify`, {});
+        } catch (failure) {
+          const code = (failure instanceof client.ApiError && failure.body && failure.body.code) || '';
+          if (code === 'eid_pending') return undefined;
+          if (/^eid_/.test(code)) throw new Error(eidErrorText(code, 'enroll'));
+          throw failure;
+        }
+      };
+      handOff = eidHandOff(created.authorizationUrl, verify, () => !stopped && alive());
+      slot.replaceChildren(h('p', { role: 'status' }, `Continue in the ${provider.label} window that opened. If none opened, `, handOff.link, '.'));
+      if (await handOff.promise) return true;
+    }
+    // No longer waiting: unless the provider answered just now, the pending factor goes.
+    try {
+      await quietly('POST', `${path}/verify`, {});
+      return alive();
+    } catch (failure) {
+      if (failure instanceof client.ApiError && failure.body && failure.body.code === 'eid_pending') await quietly('DELETE', path).catch(() => undefined);
+      return false;
+    }
+  })();
+  return {
+    promise,
+    stop: () => {
+      stopped = true;
+      if (handOff) handOff.stop();
+    },
+  };
 }
 
 export function eidErrorText(code, flow) {

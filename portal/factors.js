@@ -1,7 +1,7 @@
 // Everyone: my second factors.
 import * as client from './api.js';
 import { cell, errorBox, field, h, page, say, showError, when } from './dom.js';
-import { eidErrorText, eidHandOff } from './eid.js';
+import { linkEid } from './eid.js';
 import { enrollPasskey, enrollTotp, FACTOR_NAMES } from './signin.js';
 import { supported as passkeysSupported } from './webauthn.js';
 
@@ -18,6 +18,7 @@ export async function factorsPage() {
       class: 'inline',
       onsubmit: (event) => {
         event.preventDefault();
+        stopLinking();
         enrollPasskey(null, passkeyName.input.value.trim(), error, load);
       },
     },
@@ -30,7 +31,7 @@ export async function factorsPage() {
     slot,
     h('h2', {}, 'Add a factor'),
     addPasskey,
-    h('div', { class: 'factors' }, h('button', { type: 'button', class: 'secondary', onclick: () => enrollTotp(null, enrollSlot, error, load) }, 'Add authenticator app'), h('button', { type: 'button', class: 'secondary', onclick: createCodes }, 'Create recovery codes')),
+    h('div', { class: 'factors' }, h('button', { type: 'button', class: 'secondary', onclick: () => (stopLinking(), enrollTotp(null, enrollSlot, error, load)) }, 'Add authenticator app'), h('button', { type: 'button', class: 'secondary', onclick: createCodes }, 'Create recovery codes')),
     eidSlot,
     enrollSlot,
     codesSlot,
@@ -47,31 +48,34 @@ export async function factorsPage() {
     })
     .catch((failure) => showError(error, failure));
 
-  /** Creates the eID factor, hands off to the provider in a popup, and confirms it once the popup reports back. */
+  /** Stops waiting for an eID link (its pending factor is then removed): another factor was chosen. */
+  function stopLinking() {
+    if (eidWaiting) eidWaiting.stop();
+    eidWaiting = null;
+  }
+
+  /**
+   * Creates the eID factor, hands off to the provider in a popup, and confirms it once the popup reports back. A
+   * link cancelled or failed at the provider leaves no factor behind (the API discards it), nor one this page stops
+   * waiting for (linkEid removes it).
+   */
   async function enrollEid(provider) {
     error.textContent = '';
-    if (eidWaiting) eidWaiting.stop();
+    stopLinking();
+    const linking = linkEid(provider, null, enrollSlot, () => enrollSlot.isConnected);
+    eidWaiting = linking;
+    // Superseded by another factor (or this page left): that one owns the slot now.
+    const current = () => eidWaiting === linking && enrollSlot.isConnected;
     try {
-      const created = await client.api('POST', '/v1/me/factors', { body: { type: 'eid', provider: provider.id, label: provider.label } });
-      const verify = async () => {
-        try {
-          return await client.api('POST', `/v1/me/factors/${encodeURIComponent(created.id)}/verify`, { body: {} });
-        } catch (failure) {
-          if (failure instanceof client.ApiError && failure.body && failure.body.code === 'eid_pending') return undefined;
-          if (failure instanceof client.ApiError && failure.body && /^eid_/.test(failure.body.code || '')) throw new Error(eidErrorText(failure.body.code, 'enroll'));
-          throw failure;
-        }
-      };
-      const handOff = eidHandOff(created.authorizationUrl, verify, () => enrollSlot.isConnected);
-      eidWaiting = handOff;
-      enrollSlot.replaceChildren(h('p', { role: 'status' }, `Continue in the ${provider.label} window that opened. If none opened, `, handOff.link, '.'));
-      const verified = await handOff.promise;
-      if (eidWaiting === handOff) eidWaiting = null;
-      if (!verified) return;
+      const linked = await linking.promise;
+      if (linked) say(`${provider.label} linked.`);
+      if (!current()) return;
+      eidWaiting = null;
       enrollSlot.replaceChildren();
-      say(`${provider.label} linked.`);
-      await load();
+      if (linked) await load();
     } catch (failure) {
+      if (!current()) return;
+      eidWaiting = null;
       enrollSlot.replaceChildren();
       showError(error, failure);
       await load().catch(() => undefined);

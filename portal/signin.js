@@ -1,7 +1,7 @@
 // Signing in: password, then a second factor (or forced enrollment); the step-up dialog reuses the factor choice.
 import * as client from './api.js';
 import { errorBox, field, h, page, say, showError } from './dom.js';
-import { eidErrorText, eidHandOff } from './eid.js';
+import { eidErrorText, eidHandOff, linkEid } from './eid.js';
 import { finishSignIn } from './session.js';
 import { authenticate, register, supported as passkeysSupported } from './webauthn.js';
 
@@ -182,20 +182,67 @@ export function chooseFactor(container, challenge) {
   });
 }
 
+/**
+ * Forced enrollment (an account without a factor): an authenticator app, a passkey or an eID, with the enrollment
+ * token; then the password step again, which now asks for that factor. After an eID, that means the provider once
+ * more: the enrollment token proves no factor, so the sign-in answers the eID like every other.
+ */
 export function enrollmentPage(enrollmentToken, credentials) {
   const error = errorBox();
   const slot = h('div');
-  const totpButton = h('button', { type: 'button', onclick: () => enrollTotp(enrollmentToken, slot, error, () => passwordStep(credentials, () => undefined)) }, 'Set up an authenticator app');
+  const signIn = () => passwordStep(credentials, () => undefined);
+  let linking = null;
+  const stopLinking = () => {
+    if (linking) linking.stop();
+    linking = null;
+  };
+  const totpButton = h('button', { type: 'button', onclick: () => (stopLinking(), enrollTotp(enrollmentToken, slot, error, signIn)) }, 'Set up an authenticator app');
   const passkeyButton = passkeysSupported()
-    ? h('button', { type: 'button', class: 'secondary', onclick: () => enrollPasskey(enrollmentToken, 'Passkey', error, () => passwordStep(credentials, () => undefined)) }, 'Set up a passkey')
+    ? h('button', { type: 'button', class: 'secondary', onclick: () => (stopLinking(), enrollPasskey(enrollmentToken, 'Passkey', error, signIn)) }, 'Set up a passkey')
     : null;
+  const choices = h('div', { class: 'factors', role: 'group', 'aria-label': 'Factors to set up' }, totpButton, passkeyButton);
+
+  async function enrollEid(provider) {
+    error.textContent = '';
+    stopLinking();
+    const current = linkEid(provider, enrollmentToken, slot, () => slot.isConnected);
+    linking = current;
+    let linked;
+    try {
+      linked = await current.promise;
+    } catch (failure) {
+      // Cancelled or failed at the provider (the API discarded the factor): say so, unless another choice took over.
+      if (linking !== current || !slot.isConnected) return;
+      linking = null;
+      slot.replaceChildren();
+      return showError(error, failure);
+    }
+    if (!linked || !slot.isConnected) return;
+    linking = null;
+    slot.replaceChildren();
+    say(`${provider.label} linked. Confirm with it once more to sign in.`);
+    try {
+      await signIn();
+    } catch (failure) {
+      showError(error, failure);
+    }
+  }
+
   page(
     'Set up a second factor',
     h('p', {}, 'Your account has no second factor yet. Every sign-in needs one: set it up now, then you are signed in.'),
-    h('div', { class: 'factors' }, totpButton, passkeyButton),
+    choices,
     slot,
     error,
   );
+  client
+    .api('GET', '/v1/auth/eid/providers')
+    .then((providers) => {
+      for (const provider of providers.items || []) {
+        choices.append(h('button', { type: 'button', class: 'secondary', onclick: () => enrollEid(provider) }, `Link ${provider.label}`));
+      }
+    })
+    .catch(() => undefined);
 }
 
 export async function enrollTotp(token, slot, error, done) {

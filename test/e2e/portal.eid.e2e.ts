@@ -3,11 +3,14 @@
  * (test/helpers/eidProvider.ts): a requester with an authenticator app and an eID chooses "Continue with Belgian eID",
  * finishes at the provider in the popup the portal opened, and the portal tab ends signed in (a later step-up goes the
  * same way); a requester who cancels
- * at the provider sees a clear error and the factor chooser again; and a signed-in requester links an eID under
- * "My factors". The popup's result page reports on a BroadcastChannel and closes itself. No portal page logs an error.
+ * at the provider sees a clear error and the factor chooser again; a signed-in requester links an eID under
+ * "My factors"; a new requester links an eID as her first factor on the forced set-up page and signs in with it; and
+ * an eID link cancelled, or left for another factor or page, leaves no pending factor. The popup's result page reports
+ * on a BroadcastChannel and closes itself. No portal page logs an error.
  */
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PORTAL_CSP } from '../../functions/portal';
+import { sql } from '../../lib/adapters/sql/params';
 import { launchChromium } from '../helpers/browser';
 import { freePort, startEidProvider, UserAgent, type TestEidProvider } from '../helpers/eidProvider';
 import { api, enrollTotp, login, mailedToken, nextTotpCode, PASSWORD, tokenRequest } from '../helpers/identity';
@@ -19,6 +22,8 @@ const ACCOUNTS: Record<string, Record<string, unknown>> = {
   'hanna-eid': { name: 'Hanna Peeters', given_name: 'Hanna', family_name: 'Peeters', birthdate: '1980-01-02', [NATIONAL_ID_CLAIM]: '80010212345' },
   'ivo-eid': { name: 'Ivo Claes', given_name: 'Ivo', family_name: 'Claes', birthdate: '1981-02-03', [NATIONAL_ID_CLAIM]: '81020312346' },
   'jan-eid': { name: 'Jan Maes', given_name: 'Jan', family_name: 'Maes', birthdate: '1982-03-04', [NATIONAL_ID_CLAIM]: '82030412347' },
+  'kim-eid': { name: 'Kim Wouters', given_name: 'Kim', family_name: 'Wouters', birthdate: '1983-04-05', [NATIONAL_ID_CLAIM]: '83040512348' },
+  'lea-eid': { name: 'Lea Jacobs', given_name: 'Lea', family_name: 'Jacobs', birthdate: '1984-05-06', [NATIONAL_ID_CLAIM]: '84050612349' },
 };
 
 let app: TestApp;
@@ -51,10 +56,15 @@ afterAll(async () => {
   await op?.stop();
 });
 
-/** A verified requester with an authenticator app (enrolled through the API); answers her fresh tokens. */
-async function requesterWithTotp(email: string): Promise<{ access_token: string }> {
+/** A verified requester without any factor yet. */
+async function newRequester(email: string): Promise<void> {
   expect((await api(app, 'POST', '/v1/requesters', { body: { email, password: PASSWORD, name: 'Test Person' } })).status).toBe(201);
   expect((await api(app, 'POST', '/v1/auth/verify-email', { body: { token: await mailedToken(app, email, 'verify-email') } })).status).toBe(204);
+}
+
+/** ...with an authenticator app (enrolled through the API); answers her fresh tokens. */
+async function requesterWithTotp(email: string): Promise<{ access_token: string }> {
+  await newRequester(email);
   const first = await tokenRequest(app, { grant_type: 'password', username: email, password: PASSWORD });
   expect(first.body.error).toBe('mfa_enrollment_required');
   await enrollTotp(app, email, first.body.enrollment_token as string);
@@ -108,11 +118,32 @@ async function openPortal(): Promise<Watched> {
   return { context, page, problems, csps };
 }
 
-async function passwordStep(page: Page, email: string): Promise<void> {
+async function passwordStep(page: Page, email: string, next = 'Second factor'): Promise<void> {
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+  await page.getByRole('heading', { name: next }).waitFor();
+}
+
+/** Clicks `button` and cancels at the provider in the popup it opens; waits until the popup closed. */
+async function cancelInPopup(context: BrowserContext, button: () => Promise<void>): Promise<void> {
+  const [popup] = await Promise.all([context.waitForEvent('page'), button()]);
+  await popup.locator('a[href*="/abort"]').click();
+  await popup.waitForEvent('close', { timeout: 15_000 });
+}
+
+/** The eID factors of every account that are still pending (none should linger). */
+async function pendingEidFactors(): Promise<number> {
+  const [row] = await app.services.store.query<{ n: number | string }>(sql(`SELECT COUNT(*) AS n FROM mfa_factors WHERE type = 'eid' AND status = 'pending'`));
+  return Number(row?.n ?? 0);
+}
+
+async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out waiting until ${what}`);
 }
 
 /** Clicks `button` and answers the provider's login and consent forms in the popup it opens; waits until it closed. */
@@ -194,6 +225,73 @@ test('a signed-in requester links an eID under "My factors" through the popup', 
   const row = page.locator('tr', { hasText: 'Belgian eID' });
   await row.waitFor();
   await expect(row.innerText()).resolves.toContain('active');
+
+  expectClean(watched);
+  await context.close();
+});
+
+test('a new requester without a factor links her eID on the set-up page (after a cancel), then signs in with it', async () => {
+  await newRequester('kim@example.org');
+  const watched = await openPortal();
+  const { page, context } = watched;
+  await passwordStep(page, 'kim@example.org', 'Set up a second factor');
+  await page.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
+  const link = page.getByRole('button', { name: 'Link Belgian eID' });
+
+  // Cancelled at the provider: a clear error, the choices stay, and no pending factor is left.
+  await cancelInPopup(context, () => link.click());
+  await page.getByText('The eID link was cancelled at the provider. Try again, or choose another factor.').waitFor();
+  expect(await pendingEidFactors()).toBe(0);
+
+  // Linked: the sign-in goes on with the new eID, once more at the provider, and ends signed in.
+  await finishInPopup(context, () => link.click(), 'kim-eid');
+  await page.getByRole('heading', { name: 'Second factor' }).waitFor();
+  await finishInPopup(context, () => page.getByRole('button', { name: 'Continue with Belgian eID' }).click(), 'kim-eid');
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  await page.getByRole('link', { name: 'My factors' }).click();
+  const row = page.locator('tr', { hasText: 'Belgian eID' });
+  await row.waitFor();
+  await expect(row.innerText()).resolves.toContain('active');
+
+  expectClean(watched);
+  await context.close();
+});
+
+test('an eID link cancelled in "My factors", or left for another factor or page, leaves no pending factor', async () => {
+  await requesterWithTotp('lea@example.org');
+  const watched = await openPortal();
+  const { page, context } = watched;
+  await passwordStep(page, 'lea@example.org');
+  await page.getByRole('button', { name: /^Authenticator app code/ }).click();
+  await page.getByLabel('Code').fill(nextTotpCode(app, 'lea@example.org'));
+  await page.getByRole('button', { name: 'Verify' }).click();
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  await page.getByRole('link', { name: 'My factors' }).click();
+  await page.locator('tr', { hasText: 'Authenticator app' }).waitFor();
+
+  await cancelInPopup(context, () => page.getByRole('button', { name: 'Link Belgian eID' }).click());
+  await page.getByText('The eID link was cancelled at the provider. Try again, or choose another factor.').waitFor();
+  await expect(page.locator('tr', { hasText: 'Belgian eID' }).count()).resolves.toBe(0);
+  expect(await pendingEidFactors()).toBe(0);
+
+  // Waiting for the provider, she chooses an authenticator app instead: the pending eID goes.
+  const [popup] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Link Belgian eID' }).click()]);
+  await page.getByText('Continue in the Belgian eID window that opened.', { exact: false }).waitFor();
+  expect(await pendingEidFactors()).toBe(1);
+  await page.getByRole('button', { name: 'Add authenticator app' }).click();
+  await page.getByLabel('Code from the app').waitFor();
+  await eventually(async () => (await pendingEidFactors()) === 0, 'the left eID link is removed');
+  await popup.close();
+  await expect(page.locator('tr', { hasText: 'Belgian eID' }).count()).resolves.toBe(0);
+
+  // ...or she leaves the page while waiting: the pending eID goes too.
+  const [another] = await Promise.all([context.waitForEvent('page'), page.getByRole('button', { name: 'Link Belgian eID' }).click()]);
+  await page.getByText('Continue in the Belgian eID window that opened.', { exact: false }).waitFor();
+  expect(await pendingEidFactors()).toBe(1);
+  await page.getByRole('link', { name: 'Inbox' }).click();
+  await page.getByRole('heading', { name: 'Inbox' }).waitFor();
+  await eventually(async () => (await pendingEidFactors()) === 0, 'the eID link of the page she left is removed');
+  await another.close();
 
   expectClean(watched);
   await context.close();

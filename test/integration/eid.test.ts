@@ -11,6 +11,7 @@ import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import { p, sql } from '../../lib/adapters/sql/params';
+import { sweepMfaChallenges } from '../../lib/domain/mfa/challenges';
 import { startTestApp, type TestApp } from '../helpers/testApp';
 import { freePort, startEidProvider, UserAgent, type TestEidProvider, type TestOpClient } from '../helpers/eidProvider';
 import {
@@ -51,6 +52,8 @@ const ACCOUNTS: Record<string, Record<string, unknown>> = {
   'grace': person('Grace', 'Dupont', '1991-12-13', '91121312311'),
   'last-factor-person': person('Lars', 'Martens', '1992-01-14', '92011412312'),
   'ada-peeters': person('Ada', 'Peeters', '1990-05-04', '90050412345'),
+  'first-factor-person': person('Fleur', 'Vermeulen', '1993-02-15', '93021512314'),
+  'abandon-person': person('Arne', 'Smets', '1994-03-16', '94031612315'),
 };
 
 let app: TestApp;
@@ -403,7 +406,8 @@ describe('what is refused', () => {
     expect(resultOf(landing)).toEqual({ status: 'failed', flow: 'enroll', error: 'eid_failed' });
     const verify = await api(app, 'POST', `/v1/me/factors/${started.id}/verify`, { token, body: {} });
     expect({ status: verify.status, code: verify.body.code }).toEqual({ status: 400, code: 'eid_failed' });
-    expect((await api(app, 'GET', '/v1/me/factors', { token })).body.items[0]).toMatchObject({ id: started.id, status: 'pending' });
+    // The failed link left no pending factor behind.
+    expect((await api(app, 'GET', '/v1/me/factors', { token })).body.items).toEqual([]);
   });
 
   test('a person who cancels at the provider: the enrollment reports eid_cancelled, and so does the login, which a new attempt then finishes', async () => {
@@ -413,6 +417,7 @@ describe('what is refused', () => {
     expect(resultOf(await new UserAgent(app.url).drive(cancelled.authorizationUrl, { cancel: true }))).toEqual({ status: 'cancelled', flow: 'enroll', error: 'eid_cancelled' });
     const verify = await api(app, 'POST', `/v1/me/factors/${cancelled.id}/verify`, { token, body: {} });
     expect({ status: verify.status, code: verify.body.code }).toEqual({ status: 400, code: 'eid_cancelled' });
+    expect((await api(app, 'GET', '/v1/me/factors', { token })).body.items).toEqual([]);
 
     const started = await startEnrollment(token, 'itsme');
     expect(resultOf(await new UserAgent(app.url).drive(started.authorizationUrl, { account: 'cancel-person' }))).toEqual({ status: 'ok', flow: 'enroll' });
@@ -466,6 +471,109 @@ describe('what is refused', () => {
     });
     const verify = await api(app, 'POST', `/v1/me/factors/${started.id}/verify`, { token, body: {} });
     expect({ status: verify.status, code: verify.body.code }).toEqual({ status: 409, code: 'eid_subject_in_use' });
+    expect((await api(app, 'GET', '/v1/me/factors', { token })).body.items).toEqual([]);
+  });
+});
+
+describe('an eID as the first factor, and links that do not finish', () => {
+  test('an enrollment token links an eID as the first factor; the next password step answers mfa_required with it; the token opens nothing else', async () => {
+    const email = 'first-factor@example.org';
+    await signUp(email);
+    const token = await enrollmentToken(email);
+    expect((await api(app, 'GET', '/v1/me', { token })).body.code).toBe('mfa_enrollment_required');
+    const started = await startEnrollment(token, 'beid');
+
+    // Pending, it is no factor: the password step still asks for an enrollment.
+    expect((await passwordLogin(email)).body.error).toBe('mfa_enrollment_required');
+    const early = await api(app, 'POST', `/v1/me/factors/${started.id}/verify`, { token, body: {} });
+    expect({ status: early.status, code: early.body.code }).toEqual({ status: 409, code: 'eid_pending' });
+
+    expect(resultOf(await new UserAgent(app.url).drive(started.authorizationUrl, { account: 'first-factor-person' }))).toEqual({ status: 'ok', flow: 'enroll' });
+    expect((await api(app, 'POST', `/v1/me/factors/${started.id}/verify`, { token, body: {} })).body).toEqual({ id: started.id, status: 'active' });
+    const required = await mfaRequired(email);
+    expect(required.factors).toEqual([{ id: started.id, type: 'eid', label: 'My beid' }]);
+
+    // The enrollment token stays an enrollment token: no other route, no second factor, no removal, no session.
+    for (const [method, path] of [
+      ['GET', '/v1/me'],
+      ['GET', '/v1/me/audit'],
+      ['POST', '/v1/me/recovery-codes'],
+      ['GET', '/v1/requests'],
+    ] as const) {
+      const refused = await api(app, method, path, { token });
+      expect({ path, status: refused.status, code: refused.body.code }).toEqual({ path, status: 403, code: 'mfa_enrollment_required' });
+    }
+    const another = await api(app, 'POST', '/v1/me/factors', { token, body: { type: 'eid', label: 'Second', provider: 'itsme' } });
+    expect(another.status).toBe(403);
+    expect((await api(app, 'DELETE', `/v1/me/factors/${started.id}`, { token })).status).toBe(403);
+
+    // Signing in takes the eID once more, and ends in a real session.
+    const tokens = await loginWithEid(email, started.id, 'first-factor-person');
+    expect(decodeJwt(tokens.access_token)).toMatchObject({ amr: ['pwd', 'fed', 'sc', 'pin', 'mfa'] });
+    expect(decodeJwt(tokens.access_token).scp).toBeUndefined();
+    expect((await api(app, 'GET', '/v1/me', { token: tokens.access_token })).status).toBe(200);
+  });
+
+  test('a pending eID factor is never a login factor; a link cancelled from "My factors" leaves nothing behind', async () => {
+    const email = 'pending-link@example.org';
+    await signUp(email);
+    const totp = await enrollTotp(app, email, await enrollmentToken(email));
+    const tokens = await login(app, email);
+    const created = await api(app, 'POST', '/v1/me/factors', { token: tokens.access_token, body: { type: 'eid', label: 'My eID', provider: 'itsme' } });
+    expect(created.status).toBe(201);
+
+    const required = await mfaRequired(email);
+    expect(required.factors.map((factor) => factor.id)).toEqual([totp.factorId]);
+    const challenge = await api(app, 'POST', '/v1/auth/mfa/challenge', { body: { mfa_token: required.mfa_token, factor_id: created.body.id } });
+    expect(challenge.status).toBe(404);
+    expect((await grant(required.mfa_token, created.body.id)).body.error).toBe('invalid_grant');
+
+    expect(resultOf(await new UserAgent(app.url).drive(created.body.authorizationUrl, { cancel: true }))).toEqual({ status: 'cancelled', flow: 'enroll', error: 'eid_cancelled' });
+    // The client still learns how the link ended; the factor itself is gone.
+    const verify = await api(app, 'POST', `/v1/me/factors/${created.body.id}/verify`, { token: tokens.access_token, body: {} });
+    expect({ status: verify.status, code: verify.body.code }).toEqual({ status: 400, code: 'eid_cancelled' });
+    const listed = await api(app, 'GET', '/v1/me/factors', { token: tokens.access_token });
+    expect(listed.body.items.map((factor: { id: string; status: string }) => [factor.id, factor.status])).toEqual([[totp.factorId, 'active']]);
+    expect((await api(app, 'DELETE', `/v1/me/factors/${created.body.id}`, { token: tokens.access_token })).status).toBe(404);
+    // Another account cannot read the outcome of this one's link.
+    await signUp('pending-link-other@example.org');
+    const other = await api(app, 'POST', `/v1/me/factors/${created.body.id}/verify`, { token: await enrollmentToken('pending-link-other@example.org'), body: {} });
+    expect(other.status).toBe(404);
+  });
+
+  test('a link nobody finishes is discarded once it expired; one removed while waiting cannot be finished', async () => {
+    const email = 'abandon@example.org';
+    await signUp(email);
+    const token = await enrollmentToken(email);
+    const removed = await startEnrollment(token, 'beid');
+    // The portal removes the link it stops waiting for (the person left, or chose another factor).
+    expect((await api(app, 'DELETE', `/v1/me/factors/${removed.id}`, { token })).status).toBe(204);
+    expect(resultOf(await new UserAgent(app.url).drive(removed.authorizationUrl, { account: 'abandon-person' }))).toEqual({ status: 'failed', error: 'invalid_state' });
+
+    const abandoned = await startEnrollment(token, 'beid');
+    const agent = new UserAgent(app.url);
+    const callback = await agent.drive(abandoned.authorizationUrl, { account: 'abandon-person', stopAtCallback: true });
+    expect((await api(app, 'GET', '/v1/me/factors', { token })).body.items).toEqual([expect.objectContaining({ id: abandoned.id, status: 'pending' })]);
+
+    app.clock.advance(10 * 60_000 + 1);
+    // The hourly sweep drops it (listing the factors, or creating one, would too).
+    await sweepMfaChallenges(app.services.store, app.clock.now().getTime());
+    const rows = await app.services.store.query<{ id: string }>(sql('SELECT id FROM mfa_factors WHERE id = @id', { id: p.text(abandoned.id) }));
+    expect(rows).toEqual([]);
+    expect(resultOf((await agent.request(callback)).headers.get('location')!)).toEqual({ status: 'failed', error: 'invalid_state' });
+    const fresh = await enrollmentToken(email);
+    expect((await api(app, 'GET', '/v1/me/factors', { token: fresh })).body.items).toEqual([]);
+    expect((await api(app, 'POST', `/v1/me/factors/${abandoned.id}/verify`, { token: fresh, body: {} })).status).toBe(404);
+  });
+
+  test('listing the factors discards a link whose flow expired unanswered', async () => {
+    const email = 'abandon-listed@example.org';
+    await signUp(email);
+    const started = await startEnrollment(await enrollmentToken(email), 'itsme');
+    app.clock.advance(10 * 60_000 + 1);
+    const token = await enrollmentToken(email);
+    expect((await api(app, 'GET', '/v1/me/factors', { token })).body.items).toEqual([]);
+    expect((await api(app, 'POST', `/v1/me/factors/${started.id}/verify`, { token, body: {} })).status).toBe(404);
   });
 });
 

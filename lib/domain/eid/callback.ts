@@ -11,7 +11,8 @@
  *                                    the ID token's); any failure → failed (eid_failed), counted as a wrong MFA answer
  *   3. With a verified answer:
  *        enroll                    → the subject is bound to the factor (one account per subject: else
- *                                    eid_subject_in_use) and the factor becomes active
+ *                                    eid_subject_in_use) and the factor becomes active; an enrollment that ends
+ *                                    any other way (cancelled, failed, subject in use) discards its pending factor
  *        login / step_up           → the subject must be the one bound to the factor (else eid_subject_mismatch,
  *                                    counted); the flow is marked answered for the MFA grant, with the provider's acr/amr
  *      and every success records the person's verified identity.
@@ -25,7 +26,8 @@ import { ApiError } from '../../errors';
 import { getUser } from '../accounts/users';
 import { appendAudit, requesterChain } from '../audit/audit';
 import { countWrongAnswer, findLiveChallengeById } from '../mfa/challenges';
-import { activateFactor, getFactor } from '../mfa/factors';
+import { activateFactor, discardPendingFactor, getFactor } from '../mfa/factors';
+import type { SqlExecutor } from '../../ports';
 import { mfaThrottleSubjects, recordWrongAnswer, registeredAmrValues } from '../mfa/policy';
 import { assertNotThrottled, recordSuccess } from '../throttle/throttle';
 import { claimFlow, findOpenFlow, recordOutcome, type EidFlow, type EidFlowPurpose, type EidOutcomeError } from './flows';
@@ -82,7 +84,7 @@ export async function completeEidCallback(services: Services, query: URLSearchPa
   if (providerError !== null) {
     const cancelled = providerError === 'access_denied';
     const error = cancelled ? 'eid_cancelled' : 'eid_failed';
-    await services.store.transaction((tx) => recordOutcome(tx, flow.id, { outcome: cancelled ? 'cancelled' : 'failed', error }));
+    await services.store.transaction((tx) => endUnanswered(tx, flow, { outcome: cancelled ? 'cancelled' : 'failed', error }));
     // An error the provider reports is not a wrong answer: the person cancelled, or the provider failed.
     if (!cancelled) services.log.warn('eid provider answered an error', { provider: flow.providerId, flow: flow.purpose, error: safeCode(providerError) });
     return ended(cancelled ? 'cancelled' : 'failed', error);
@@ -92,7 +94,7 @@ export async function completeEidCallback(services: Services, query: URLSearchPa
   // A login whose mfa_token died meanwhile (expired, used, or too many wrong answers) has nothing left to answer.
   const challengeAlive = flow.challengeId === null || (await findLiveChallengeById(services.store, now, flow.challengeId)) !== null;
   if (!provider || !challengeAlive) {
-    await services.store.transaction((tx) => recordOutcome(tx, flow.id, { outcome: 'failed', error: 'eid_failed' }));
+    await services.store.transaction((tx) => endUnanswered(tx, flow, { outcome: 'failed', error: 'eid_failed' }));
     return ended('failed', 'eid_failed');
   }
 
@@ -175,17 +177,27 @@ async function bindSubject(
   } catch (error) {
     if (!(error instanceof UniqueViolationError)) throw error;
     // This eID is bound to an account already (another one, or this one through another factor).
-    await services.store.transaction((tx) => recordOutcome(tx, flow.id, { outcome: 'failed', error: 'eid_subject_in_use' }));
+    await services.store.transaction((tx) => endUnanswered(tx, flow, { outcome: 'failed', error: 'eid_subject_in_use' }));
     return 'eid_subject_in_use';
   }
-  await services.store.transaction((tx) => recordOutcome(tx, flow.id, { outcome: 'failed', error: 'eid_failed' }));
+  await services.store.transaction((tx) => endUnanswered(tx, flow, { outcome: 'failed', error: 'eid_failed' }));
   return 'eid_failed';
+}
+
+/**
+ * Records a flow that ended without a usable answer. An enrollment's factor is then discarded with it (it can never
+ * become active: a new link creates a new factor), so no pending factor stays behind; the flow row keeps the outcome
+ * for verify to report until the expiry sweep.
+ */
+async function endUnanswered(tx: SqlExecutor, flow: EidFlow, outcome: { outcome: 'cancelled' | 'failed'; error: EidOutcomeError }): Promise<void> {
+  await recordOutcome(tx, flow.id, outcome);
+  if (flow.purpose === 'enroll') await discardPendingFactor(tx, flow.factorId);
 }
 
 /** A failed answer: recorded on the flow, counted against the login's mfa_token and the MFA throttle, audited. */
 async function failAnswer(services: Services, flow: EidFlow, subjects: readonly string[], error: EidOutcomeError): Promise<void> {
   await services.store.transaction(async (tx) => {
-    await recordOutcome(tx, flow.id, { outcome: 'failed', error });
+    await endUnanswered(tx, flow, { outcome: 'failed', error });
     if (flow.challengeId !== null) await countWrongAnswer(tx, flow.challengeId);
   });
   const user = await getUser(services.store, await services.keyHierarchy.columnCipher(), flow.userId);

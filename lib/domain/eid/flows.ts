@@ -175,7 +175,10 @@ export async function flowsOfChallenge(db: SqlExecutor, cipher: ColumnCipher, ch
   return rows.map((row) => toFlow(cipher, row));
 }
 
-/** The newest enrollment flow of a pending eID factor. */
+/**
+ * The newest enrollment flow of an eID factor — also of one discarded because its link was cancelled or failed (the
+ * flow outlives it until the expiry sweep).
+ */
 export async function latestEnrollmentFlow(db: SqlExecutor, cipher: ColumnCipher, factorId: string): Promise<EidFlow | null> {
   const rows = await db.query<FlowRow>(
     sql(`SELECT ${COLUMNS} FROM eid_flows WHERE factor_id = @factor AND purpose = 'enroll' ORDER BY created_at DESC, id`, { factor: p.text(factorId) }),
@@ -203,8 +206,30 @@ export async function deleteEidStateOfUser(tx: SqlExecutor, userId: string): Pro
   await tx.execute(sql('DELETE FROM eid_bindings WHERE user_id = @user', { user: p.text(userId) }));
 }
 
-/** Deletes flows expired before `before` (the hourly purge, with the MFA challenges). */
+/**
+ * A pending eID factor none of whose enrollment flows can still be answered (all expired: the person never came back
+ * from the provider) is abandoned. Cancelled and failed links discard their factor at once (callback.ts); these are
+ * the ones nobody finished. (A flow being answered right now is not expired, so its factor is never taken away.)
+ */
+const ABANDONED_EID_FACTOR = `mfa_factors.type = 'eid' AND mfa_factors.status = 'pending'
+  AND NOT EXISTS (SELECT 1 FROM eid_flows WHERE eid_flows.factor_id = mfa_factors.id AND eid_flows.expires_at > @now)`;
+
+/** Discards the abandoned pending eID factors (of one account, or of all when `userId` is null). */
+export async function discardAbandonedEidFactors(db: SqlExecutor, userId: string | null, now: number): Promise<number> {
+  const { rowsAffected } = await db.execute(
+    userId === null
+      ? sql(`DELETE FROM mfa_factors WHERE ${ABANDONED_EID_FACTOR}`, { now: p.bigint(now) })
+      : sql(`DELETE FROM mfa_factors WHERE mfa_factors.user_id = @user AND ${ABANDONED_EID_FACTOR}`, { now: p.bigint(now), user: p.text(userId) }),
+  );
+  return rowsAffected;
+}
+
+/**
+ * Deletes flows expired before `before` (the hourly purge, with the MFA challenges), after the pending eID factors
+ * they leave abandoned.
+ */
 export async function sweepEidFlows(db: SqlExecutor, before: number): Promise<number> {
+  await discardAbandonedEidFactors(db, null, before);
   const { rowsAffected } = await db.execute(sql('DELETE FROM eid_flows WHERE expires_at <= @before', { before: p.bigint(before) }));
   return rowsAffected;
 }

@@ -8,6 +8,10 @@
  *             For an eID factor it reports how the provider answered (active, cancelled, failed, subject in use).
  *   delete  → refused for the last active factor (409): recovery codes let you in, but do not count as a factor.
  *
+ * A pending eID factor never lingers: a link cancelled or failed at the provider discards it in the callback (verify
+ * still reports how it ended, from the flow), and one nobody finished is discarded once its flow expired (when the
+ * account's factors are listed or a factor is created, and by the hourly sweep).
+ *
  * An enrollment token (password proven, no factor yet) may create and verify factors only while the account has
  * no active one, and delete only pending ones: it can set up the first factor, never change an existing set-up.
  * Ordinary tokens need a recent MFA for every change (the routes are step-up).
@@ -41,7 +45,7 @@ import { mfaThrottleSubjects, recordWrongAnswer } from './policy';
 import { remainingRecoveryCodes, replaceRecoveryCodes } from './recoveryCodes';
 import { matchTotp, newTotpSecret, qrCodeDataUrl, totpUri } from './totp';
 import { newWebAuthnChallenge, registrationOptions, verifyRegistration, WebAuthnAnswerError, type StoredCredential } from './webauthn';
-import { latestEnrollmentFlow } from '../eid/flows';
+import { discardAbandonedEidFactors, latestEnrollmentFlow, type EidFlow } from '../eid/flows';
 import { requireEidProvider } from '../eid/runtime';
 import { persistEidFlow, prepareEidFlow, type PreparedEidFlow } from '../eid/start';
 
@@ -78,6 +82,7 @@ function refuseEnrollmentTokenOnceEnrolled(principal: Principal, activeFactors: 
 
 export async function listMyFactors(services: Services, principal: Principal): Promise<{ items: FactorSummary[]; nextCursor: null; recoveryCodesRemaining: number }> {
   const cipher = await services.keyHierarchy.columnCipher();
+  await discardAbandonedEidFactors(services.store, principal.subject, services.clock.now().getTime());
   const factors = await listFactors(services.store, cipher, principal.subject);
   return { items: factors.map(summarize), nextCursor: null, recoveryCodesRemaining: await remainingRecoveryCodes(services.store, principal.subject) };
 }
@@ -150,6 +155,7 @@ export async function createFactor(services: Services, principal: Principal, inp
       }),
     );
     for (const row of stale) await deleteFactorRow(tx, row.id);
+    await discardAbandonedEidFactors(tx, user.id, now);
     const [count] = await tx.query<{ n: number | string }>(sql('SELECT COUNT(*) AS n FROM mfa_factors WHERE user_id = @user', { user: p.text(user.id) }));
     if (Number(count?.n ?? 0) >= MAX_FACTORS_PER_ACCOUNT) throw errors.conflict(`An account holds at most ${MAX_FACTORS_PER_ACCOUNT} factors; remove one first`);
     await insertFactor(tx, cipher, { id, userId: user.id, type: input.type, label: input.label, secret, now });
@@ -195,7 +201,12 @@ export async function verifyFactor(
   const user = await currentUser(services, principal);
   const cipher = await services.keyHierarchy.columnCipher();
   const factor = await getFactor(services.store, cipher, user.id, factorId);
-  if (!factor) throw errors.notFound('No such factor');
+  if (!factor) {
+    // An eID factor whose link was cancelled or failed is gone, but its flow still tells how that ended.
+    const flow = await latestEnrollmentFlow(services.store, cipher, factorId);
+    if (flow && flow.userId === user.id && flow.outcome !== null && flow.outcome !== 'ok') return refuseEndedEidLink(flow);
+    throw errors.notFound('No such factor');
+  }
   if (factor.type === 'eid') return eidEnrollmentOutcome(services, factor);
   if (factor.status === 'active') throw errors.conflict('The factor is already active');
   refuseEnrollmentTokenOnceEnrolled(principal, await countActiveFactors(services.store, user.id));
@@ -260,21 +271,20 @@ export async function verifyFactor(
 
 /**
  * An eID factor is activated by the provider's redirect to /v1/auth/eid/callback. Verifying it only reports how that
- * went, for clients that cannot read the redirect: 200 active, or the error of the last attempt (create the factor
- * again to retry).
+ * went, for clients that cannot read the redirect: 200 active, 409 eid_pending while the provider has not answered,
+ * or the error of the link (whose factor the callback discarded: create the factor again to retry).
  */
 async function eidEnrollmentOutcome(services: Services, factor: Factor): Promise<{ id: string; status: 'active' }> {
   if (factor.status === 'active') return { id: factor.id, status: 'active' };
   const flow = await latestEnrollmentFlow(services.store, await services.keyHierarchy.columnCipher(), factor.id);
-  switch (flow?.outcome ?? null) {
-    case 'cancelled':
-      throw new ApiError(400, 'eid_cancelled', 'The eID login was cancelled at the provider; create the factor again to retry');
-    case 'failed':
-      if (flow?.outcomeError === 'eid_subject_in_use') throw new ApiError(409, 'eid_subject_in_use', 'This eID is already bound to an account');
-      throw new ApiError(400, 'eid_failed', 'The eID provider\'s answer could not be verified; create the factor again to retry');
-    default:
-      throw new ApiError(409, 'eid_pending', 'The eID provider has not answered yet: finish at the authorization URL');
-  }
+  if (flow && flow.outcome !== null && flow.outcome !== 'ok') return refuseEndedEidLink(flow);
+  throw new ApiError(409, 'eid_pending', 'The eID provider has not answered yet: finish at the authorization URL');
+}
+
+function refuseEndedEidLink(flow: EidFlow): never {
+  if (flow.outcomeError === 'eid_subject_in_use') throw new ApiError(409, 'eid_subject_in_use', 'This eID is already bound to an account');
+  if (flow.outcome === 'cancelled') throw new ApiError(400, 'eid_cancelled', 'The eID login was cancelled at the provider; create the factor again to retry');
+  throw new ApiError(400, 'eid_failed', 'The eID provider\'s answer could not be verified; create the factor again to retry');
 }
 
 export async function deleteFactor(services: Services, principal: Principal, factorId: string): Promise<void> {

@@ -240,6 +240,19 @@ export async function rawSecret(db: SqlExecutor, factorId: string): Promise<Uint
   return row?.secret ?? null;
 }
 
+/**
+ * Drops a factor that never became active (an eID link cancelled or failed at the provider): the factor, its
+ * enrollment challenges and any binding go, but its eID flows stay until their expiry sweep, so that verify can still
+ * tell the client how the link ended. Conditional: an active factor is never touched. True when one was dropped.
+ */
+export async function discardPendingFactor(tx: SqlExecutor, factorId: string): Promise<boolean> {
+  const { rowsAffected } = await tx.execute(sql(`DELETE FROM mfa_factors WHERE id = @id AND status = 'pending'`, { id: p.text(factorId) }));
+  if (rowsAffected === 0) return false;
+  await tx.execute(sql('DELETE FROM mfa_challenges WHERE factor_id = @id AND purpose = @enroll', { id: p.text(factorId), enroll: p.text('enroll') }));
+  await tx.execute(sql('DELETE FROM eid_bindings WHERE factor_id = @id', { id: p.text(factorId) }));
+  return true;
+}
+
 export async function deleteFactorRow(tx: SqlExecutor, factorId: string): Promise<void> {
   await deleteEidStateOfFactor(tx, factorId);
   await tx.execute(sql('DELETE FROM mfa_challenges WHERE factor_id = @id AND purpose = @enroll', { id: p.text(factorId), enroll: p.text('enroll') }));
