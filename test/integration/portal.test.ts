@@ -20,6 +20,8 @@ test('every portal asset is served with its type, the strict CSP and the usual h
   const types: Record<string, string> = { '': 'text/html' };
   for (const file of files) types[file] = file.endsWith('.js') ? 'text/javascript' : file.endsWith('.css') ? 'text/css' : 'text/html';
   expect([...portalAssets().keys()].sort()).toEqual([...files].sort());
+  const etags = new Set([...portalAssets().values()].map((asset) => asset.etag));
+  expect(etags.size).toBe(files.length);
   expect(files).toEqual(expect.arrayContaining(['index.html', 'app.js', 'api.js', 'dom.js', 'signin.js', 'styles.css']));
   for (const [asset, type] of Object.entries(types)) {
     const response = await fetch(`${app.url}/portal/${asset}`);
@@ -35,6 +37,25 @@ test('every portal asset is served with its type, the strict CSP and the usual h
   expect(PORTAL_CSP).toMatch(/script-src 'self';/);
   expect(PORTAL_CSP).toMatch(/frame-ancestors 'none'/);
   expect(PORTAL_CSP).not.toMatch(/unsafe-(inline|eval)/);
+});
+
+test('a revalidation with the current ETag is a 304 with no body; an old or foreign one gets the file', async () => {
+  const first = await fetch(`${app.url}/portal/app.js`);
+  const etag = first.headers.get('etag')!;
+  expect(etag).toMatch(/^"[A-Za-z0-9_-]{27}"$/);
+  await first.arrayBuffer();
+  for (const ifNoneMatch of [etag, `W/${etag}`, `"other", ${etag}`, '*']) {
+    const again = await fetch(`${app.url}/portal/app.js`, { headers: { 'If-None-Match': ifNoneMatch } });
+    expect(again.status).toBe(304);
+    expect(again.headers.get('etag')).toBe(etag);
+    expect(again.headers.get('content-security-policy')).toBe(PORTAL_CSP);
+    expect(await again.text()).toBe('');
+  }
+  const stale = await fetch(`${app.url}/portal/app.js`, { headers: { 'If-None-Match': '"stale"' } });
+  expect(stale.status).toBe(200);
+  expect(await stale.text()).toBe(fs.readFileSync(path.join(ROOT, 'portal/app.js'), 'utf8'));
+  const other = await fetch(`${app.url}/portal/api.js`, { headers: { 'If-None-Match': etag } });
+  expect(other.status).toBe(200);
 });
 
 test('anything not on the list is a 404, including paths that try to leave portal/', async () => {
