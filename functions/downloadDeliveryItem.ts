@@ -10,7 +10,7 @@ export const definition = defineRoute({
   openapi: {
     summary: 'Download an item (decrypted as it streams; Range honoured)',
     description:
-      'One `Range: bytes=…` range is answered 206; several are ignored (200, whole item). `Repr-Digest` (RFC 9530) and the strong ETag carry the SHA-256 of the whole item. Each download is recorded in my own audit log.',
+      'One `Range: bytes=…` range is answered 206; several are ignored (200, whole item). `Repr-Digest` (RFC 9530) and the strong ETag carry the SHA-256 of the whole item. Each download is recorded in my own audit log. `HEAD` on the same path answers the same status and headers (404, 410, 416 included) without the body, needs no step-up and is not recorded: it reads no content.',
     tags: ['deliveries'],
     responses: {
       200: { description: 'The item', contentType: 'application/octet-stream', schema: { type: 'string', format: 'binary' }, headers: { 'Repr-Digest': 'sha-256 of the item (RFC 9530)', ETag: 'The SHA-256, hex' } },

@@ -55,6 +55,7 @@ import { definition as eidCallback } from '../../functions/eidCallback';
 import { definition as eidJwks } from '../../functions/eidJwks';
 import { definition as portal } from '../../functions/portal';
 import { definition as getDeletionReceipt } from '../../functions/getDeletionReceipt';
+import { definition as headDeliveryItem } from '../../functions/headDeliveryItem';
 import type { RouteDefinition, TimerDefinition } from '../http/route';
 import { ROLES } from '../http/route';
 
@@ -110,6 +111,7 @@ export const routes: readonly RouteDefinition[] = validateRoutes([
   eidJwks,
   portal,
   getDeletionReceipt,
+  headDeliveryItem,
 ]);
 
 export const timers: readonly TimerDefinition[] = [purgeExpired];

@@ -30,7 +30,7 @@ import {
   type Caller,
   type World,
 } from '../helpers/deliveries';
-import { api } from '../helpers/identity';
+import { api, login, tokenRequest } from '../helpers/identity';
 import { azuriteConnectionString, makeTempDir, startTestApp, type TestApp } from '../helpers/testApp';
 
 const MARKER = 'PLAINTEXT-MARKER-passport-X1234567-do-not-store';
@@ -350,6 +350,43 @@ describe('ranges and integrity', () => {
     expect(matching.bytes.equals(bytes.subarray(0, 2))).toBe(true);
     const clipped = await download(app, world.ada, deliveryId, itemId, { Range: 'bytes=199990-999999' });
     expect(clipped.bytes.equals(bytes.subarray(199990))).toBe(true);
+  });
+
+  test('HEAD answers what GET would, without the body, without a step-up and without an audit entry', async () => {
+    const url = `${app.url}/v1/deliveries/${deliveryId}/items/${itemId}`;
+    const head = (token: string, headers: Record<string, string> = {}) => fetch(url, { method: 'HEAD', headers: { Authorization: `Bearer ${token}`, ...headers } });
+    const downloads = async () =>
+      (await app.services.store.query<{ n: number }>(sql("SELECT COUNT(*) AS n FROM audit_events WHERE action = 'delivery.item.downloaded'")))[0]!.n;
+
+    const got = await download(app, world.ada, deliveryId, itemId);
+    const before = Number(await downloads());
+    const whole = await head(world.ada.token);
+    expect(whole.status).toBe(200);
+    for (const name of ['content-type', 'content-disposition', 'repr-digest', 'etag', 'accept-ranges', 'content-length', 'cache-control']) {
+      expect([name, whole.headers.get(name)]).toEqual([name, got.headers.get(name)]);
+    }
+    expect(whole.headers.get('content-length')).toBe('200000');
+    expect((await whole.arrayBuffer()).byteLength).toBe(0);
+    const partial = await head(world.ada.token, { Range: 'bytes=10-19' });
+    expect(partial.status).toBe(206);
+    expect(partial.headers.get('content-range')).toBe('bytes 10-19/200000');
+    expect(partial.headers.get('content-length')).toBe('10');
+    expect((await head(world.ada.token, { Range: 'bytes=200000-' })).status).toBe(416);
+    expect(Number(await downloads())).toBe(before);
+
+    // Not another requester's, not the organization's, not without a token.
+    expect((await head(world.bob.token)).status).toBe(404);
+    expect((await head(world.mia.token)).status).toBe(403);
+    expect((await fetch(url, { method: 'HEAD' })).status).toBe(401);
+
+    // An MFA older than 15 minutes: GET asks for a step-up, HEAD (no content) still answers.
+    const fresh = await login(app, world.ada.email, { scope: 'requester' });
+    app.clock.advance(16 * 60_000);
+    const stale = await tokenRequest(app, { grant_type: 'refresh_token', refresh_token: fresh.refresh_token! });
+    expect(stale.status).toBe(200);
+    expect((await download(app, { ...world.ada, token: stale.body.access_token }, deliveryId, itemId)).status).toBe(401);
+    expect((await head(stale.body.access_token)).status).toBe(200);
+    await refreshAll();
   });
 
   test('an empty item is delivered and read as empty; no range of it is satisfiable', async () => {

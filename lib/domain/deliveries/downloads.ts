@@ -44,32 +44,36 @@ type ItemRow = {
   destroyed_at: number | null;
 };
 
-export async function openItemDownload(
-  services: Services,
-  principal: Principal,
-  input: { readonly deliveryId: string; readonly itemId: string; readonly range: string | null; readonly ifRange: string | null },
-): Promise<ItemDownload> {
-  const { store, clock, blobs, keyHierarchy } = services;
-  const [row] = await store.query<ItemRow>(
-    sql(
-      `SELECT d.status AS delivery_status, d.expires_at, d.organization_id, d.requester_id,
-              i.name, i.content_type, i.size, i.sha256, i.blob_name, i.wrapped_dek, i.destroyed_at
-       FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
-       WHERE i.id = @itemId AND d.id = @deliveryId AND d.requester_id = @requesterId AND ${SEEN_BY_REQUESTER}`,
-      { itemId: p.text(input.itemId), deliveryId: p.text(input.deliveryId), requesterId: p.text(principal.subject) },
-    ),
-  );
-  if (!row) throw errors.notFound('No such item');
-  if (isExpired({ status: row.delivery_status, expires_at: row.expires_at }, clock.now().getTime()) || row.destroyed_at !== null || row.wrapped_dek === null) {
-    throw errors.gone('This delivery has expired and its data is deleted');
-  }
+export interface DownloadInput {
+  readonly deliveryId: string;
+  readonly itemId: string;
+  readonly range: string | null;
+  readonly ifRange: string | null;
+}
 
+/** What a download would answer, decided before any byte is read: the item, the range, the status and headers. */
+interface PlannedDownload {
+  readonly row: ItemRow;
+  readonly range: RangeChoice;
+  readonly status: 200 | 206;
+  readonly headers: Record<string, string>;
+}
+
+/**
+ * HEAD: the status and headers a GET would answer (404, 410, 416 included), without reading the blob, unwrapping
+ * a key or writing the audit: nothing of the content is read, and everything it tells (name, size, digest) the
+ * delivery's metadata tells already.
+ */
+export async function describeItemDownload(services: Services, principal: Principal, input: DownloadInput): Promise<Omit<ItemDownload, 'body'>> {
+  const { status, headers } = await planDownload(services, principal, input);
+  return { status, headers };
+}
+
+export async function openItemDownload(services: Services, principal: Principal, input: DownloadInput): Promise<ItemDownload> {
+  const { store, blobs, keyHierarchy } = services;
+  const { row, range, status, headers } = await planDownload(services, principal, input);
   const size = Number(row.size);
-  const etag = `"${row.sha256}"`;
-  const range = chooseRange(input.range, input.ifRange, etag, size);
-  const cipher = await keyHierarchy.columnCipher();
-  const name = cipher.decrypt(row.name, ITEM_NAME_CONTEXT);
-  const key = await keyHierarchy.openItemKey(row.organization_id, Buffer.from(row.wrapped_dek));
+  const key = await keyHierarchy.openItemKey(row.organization_id, Buffer.from(row.wrapped_dek!));
 
   // Open the blob before auditing and answering: a missing blob is a 500 before any header, not a broken 200.
   const container = containerOf(row.organization_id);
@@ -97,7 +101,29 @@ export async function openItemDownload(
     body.destroy();
     throw error;
   }
+  return { status, headers, body };
+}
 
+async function planDownload(services: Services, principal: Principal, input: DownloadInput): Promise<PlannedDownload> {
+  const { store, clock, keyHierarchy } = services;
+  const [row] = await store.query<ItemRow>(
+    sql(
+      `SELECT d.status AS delivery_status, d.expires_at, d.organization_id, d.requester_id,
+              i.name, i.content_type, i.size, i.sha256, i.blob_name, i.wrapped_dek, i.destroyed_at
+       FROM delivery_items i JOIN deliveries d ON d.id = i.delivery_id
+       WHERE i.id = @itemId AND d.id = @deliveryId AND d.requester_id = @requesterId AND ${SEEN_BY_REQUESTER}`,
+      { itemId: p.text(input.itemId), deliveryId: p.text(input.deliveryId), requesterId: p.text(principal.subject) },
+    ),
+  );
+  if (!row) throw errors.notFound('No such item');
+  if (isExpired({ status: row.delivery_status, expires_at: row.expires_at }, clock.now().getTime()) || row.destroyed_at !== null || row.wrapped_dek === null) {
+    throw errors.gone('This delivery has expired and its data is deleted');
+  }
+
+  const size = Number(row.size);
+  const etag = `"${row.sha256}"`;
+  const range = chooseRange(input.range, input.ifRange, etag, size);
+  const name = (await keyHierarchy.columnCipher()).decrypt(row.name, ITEM_NAME_CONTEXT);
   const headers: Record<string, string> = {
     'Content-Type': row.content_type,
     'Content-Disposition': contentDisposition(name),
@@ -106,11 +132,12 @@ export async function openItemDownload(
     'Accept-Ranges': 'bytes',
     'Cache-Control': 'no-store',
   };
-  if (range.kind === 'whole') return { status: 200, headers: { ...headers, 'Content-Length': String(size) }, body };
+  if (range.kind === 'whole') return { row, range, status: 200, headers: { ...headers, 'Content-Length': String(size) } };
   return {
+    row,
+    range,
     status: 206,
     headers: { ...headers, 'Content-Length': String(range.end - range.start + 1), 'Content-Range': `bytes ${range.start}-${range.end}/${size}` },
-    body,
   };
 }
 
