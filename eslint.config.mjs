@@ -25,7 +25,7 @@ export default tseslint.config(
       sourceType: 'module',
       globals: {
         window: 'readonly', document: 'readonly', navigator: 'readonly', location: 'readonly', fetch: 'readonly', URL: 'readonly',
-        URLSearchParams: 'readonly', Blob: 'readonly', XMLHttpRequest: 'readonly', Node: 'readonly', atob: 'readonly', btoa: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', BroadcastChannel: 'readonly', HashChangeEvent: 'readonly', TextDecoder: 'readonly', console: 'readonly',
+        URLSearchParams: 'readonly', Blob: 'readonly', XMLHttpRequest: 'readonly', Node: 'readonly', atob: 'readonly', btoa: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', BroadcastChannel: 'readonly', HashChangeEvent: 'readonly', console: 'readonly',
       },
     },
   },

@@ -2,7 +2,7 @@
 import * as client from './api.js';
 import { errorBox, h, page, pagedTable, pageQuery, showError, when } from './dom.js';
 import { actionText, actorText, detailsText } from './events.js';
-import { deletionReceipt, jwsPayload } from './receipts.js';
+import { deletionReceipt } from './receipts.js';
 import { me } from './session.js';
 
 export async function accessPage() {
@@ -40,7 +40,7 @@ export async function accessPage() {
         ['What', (item) => actionText(item.action)],
         ['Who', who],
         ['About', about],
-        ['Details', (item) => (item.action === 'delivery.purged' && typeof item.details?.receipt === 'string' ? receiptButton(item) : detailsText(item.details))],
+        ['Details', (item) => (item.action === 'delivery.purged' && item.target?.type === 'delivery' ? receiptButton(item) : detailsText(item.details))],
       ],
       (cursor) => client.api('GET', pageQuery('/v1/me/audit', cursor)),
       { empty: 'Nothing has happened to your data yet.', noun: 'events' },
@@ -49,17 +49,22 @@ export async function accessPage() {
     showError(error, failure);
   }
 
+  /** The receipt as the API keeps it now (re-signed after an emergency key rotation), not the audit entry's copy. */
   function receiptButton(item) {
     return h(
       'button',
       {
         type: 'button',
         class: 'secondary',
-        onclick: () => {
-          const payload = jwsPayload(item.details.receipt);
-          const shown = deletionReceipt({ receipt: item.details.receipt, payload, jwksUri: `${location.origin}/.well-known/jwks.json` });
-          receiptSlot.replaceChildren(shown.section);
-          shown.focus();
+        onclick: async () => {
+          error.textContent = '';
+          try {
+            const shown = deletionReceipt(await client.api('GET', `/v1/deliveries/${encodeURIComponent(item.target.id)}/deletion-receipt`));
+            receiptSlot.replaceChildren(shown.section);
+            shown.focus();
+          } catch (failure) {
+            showError(error, failure);
+          }
         },
       },
       'Show deletion receipt',

@@ -1,23 +1,12 @@
 // Signed receipts (consent and deletion): what they say, in words, and the signed JWS itself to keep or verify.
-import { h, when } from './dom.js';
-
-/** The claims of a compact JWS, decoded for display only: verification is the holder's job, with the JWKS. */
-export function jwsPayload(jws) {
-  try {
-    const part = jws.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
-    const binary = atob(part + '='.repeat((4 - (part.length % 4)) % 4));
-    return JSON.parse(new TextDecoder().decode(Uint8Array.from(binary, (c) => c.charCodeAt(0))));
-  } catch {
-    return null;
-  }
-}
+import { h, nextId, when } from './dom.js';
 
 /**
  * A receipt section: a heading, `summary` lines, the claims, and the JWS with where to verify it. `receipt` is
  * {receipt (JWS), payload, jwksUri} as the API answers it.
  */
 export function receiptSection(title, summary, receipt) {
-  const headingId = `receipt-${Math.random().toString(36).slice(2)}`;
+  const headingId = nextId('receipt');
   const heading = h('h2', { id: headingId, tabindex: '-1' }, title);
   const section = h(
     'section',
