@@ -1,4 +1,5 @@
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import { createHash, randomBytes } from 'node:crypto';
 import { routes } from '../../lib/app/routeTable';
 import { defineRoute, type RouteDefinition } from '../../lib/http/route';
@@ -14,9 +15,23 @@ const echo: RouteDefinition = defineRoute({
   handler: async (request) => ({ status: 200, headers: { 'Content-Type': 'application/octet-stream' }, body: request.body ?? undefined }),
 });
 
+/** A test-only route whose streamed body disagrees with its Content-Length (?declared=N&sent=M). */
+const liar: RouteDefinition = defineRoute({
+  name: 'testLiar',
+  methods: ['GET'],
+  route: 'test/liar',
+  auth: 'public',
+  openapi: false,
+  handler: async (request) => ({
+    status: 200,
+    headers: { 'Content-Type': 'application/octet-stream', 'Content-Length': request.query.get('declared')! },
+    body: Readable.from([Buffer.alloc(Number(request.query.get('sent')), 65)]),
+  }),
+});
+
 let app: TestApp;
 beforeAll(async () => {
-  app = await startTestApp({ routes: [...routes, echo] });
+  app = await startTestApp({ routes: [...routes, echo, liar] });
 });
 afterAll(async () => app.close());
 
@@ -71,6 +86,23 @@ describe('the dev host serves the route table', () => {
       request.write(first);
     });
     expect(digest).toBe(createHash('sha256').update(Buffer.concat([first, rest])).digest('hex'));
+  });
+});
+
+describe('a streamed body that disagrees with its Content-Length', () => {
+  test('shorter or longer than declared: the connection breaks instead of a body that lies about its size', async () => {
+    for (const [declared, sent] of [[10, 5], [3, 5]] as const) {
+      // Broken before the headers arrive or while the body is read: either way never a complete answer.
+      const outcome = await fetch(`${app.url}/test/liar?declared=${declared}&sent=${sent}`)
+        .then((response) => response.arrayBuffer())
+        .then(
+          () => 'complete',
+          () => 'broken',
+        );
+      expect({ declared, sent, outcome }).toEqual({ declared, sent, outcome: 'broken' });
+    }
+    const honest = await fetch(`${app.url}/test/liar?declared=5&sent=5`);
+    expect(Buffer.from(await honest.arrayBuffer()).toString()).toBe('AAAAA');
   });
 });
 

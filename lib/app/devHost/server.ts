@@ -7,7 +7,7 @@ import { HttpRequest, HttpResponse, type HttpRequestInit } from '@azure/function
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { errors } from '../../errors';
 import { invokeRoute } from '../../http/invoke';
@@ -147,7 +147,10 @@ async function send(res: http.ServerResponse, init: ConstructorParameters<typeof
   }
   if (init.jsonBody !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
   res.writeHead(response.status, headers);
-  const stream = body instanceof Readable ? body : Readable.fromWeb(new Response(body as BodyInit).body as unknown as WebReadableStream<Uint8Array>);
+  const source = body instanceof Readable ? body : Readable.fromWeb(new Response(body as BodyInit).body as unknown as WebReadableStream<Uint8Array>);
+  const declared = headers['content-length'];
+  const stream = declared === undefined ? source : source.pipe(exactly(Number(declared)));
+  if (stream !== source) source.on('error', (error) => stream.destroy(error));
   await new Promise<void>((resolve) => {
     stream.on('error', () => {
       // Headers are already out: the only honest signal left is a broken connection, not a truncated 200.
@@ -155,9 +158,29 @@ async function send(res: http.ServerResponse, init: ConstructorParameters<typeof
       resolve();
     });
     res.on('close', () => {
+      source.destroy();
       stream.destroy();
       resolve();
     });
     stream.pipe(res);
+  });
+}
+
+/**
+ * Passes a body through and fails it when it is longer or shorter than the Content-Length the handler declared:
+ * the client then sees a broken connection, never a body that disagrees with its header (a handler bug to find
+ * here rather than in Azure).
+ */
+function exactly(length: number): Transform {
+  let seen = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > length) callback(new Error(`The body is longer than its Content-Length ${length}`));
+      else callback(null, chunk);
+    },
+    flush(callback) {
+      callback(seen === length ? null : new Error(`The body ended after ${seen} of its Content-Length ${length} bytes`));
+    },
   });
 }
