@@ -2,6 +2,7 @@ import type { ParseArgsConfig } from 'node:util';
 import type { Config } from '../config';
 import { createServices, type Services } from '../app/services';
 import { CliError } from './errors';
+import type { ResignReport } from '../domain/tokens/resignReceipts';
 import { purgeCommand } from './purge';
 
 export interface CommandResult {
@@ -51,21 +52,58 @@ export const commands: Record<string, Command> = {
   'rotate-signing-key': {
     summary:
       'Create a new token signing key; the previous one stays published for 400 days so receipts keep verifying. ' +
-      '--compromised unpublishes every older key at once (their tokens and receipts stop verifying)',
+      '--compromised unpublishes every older key at once (their tokens stop verifying) and re-signs the stored receipts ' +
+      'with the new key; exits 3 if a receipt could not be re-signed',
     options: { compromised: { type: 'boolean' } },
     async run(config, options) {
       const compromised = options.compromised === true;
       return withServices(config, async (services) => {
         const { kid, previousKid } = await services.signingKeys.rotate({ compromised });
-        const previous = !previousKid
-          ? 'Previous signing key: none'
-          : compromised
-            ? `Previous signing key: ${previousKid} (unpublished with every older key: their tokens and receipts no longer verify)`
-            : `Previous signing key: ${previousKid} (published for 400 days so its receipts keep verifying)`;
+        if (!compromised) {
+          const previous = previousKid
+            ? `Previous signing key: ${previousKid} (published for 400 days so its receipts keep verifying)`
+            : 'Previous signing key: none';
+          return {
+            text: [`New signing key: ${kid}`, previous, 'Running instances switch within 30 s.'].join('\n'),
+            json: { kid, previousKid, compromised },
+          };
+        }
+        const { resignReceipts } = await import('../domain/tokens/resignReceipts');
+        let report: ResignReport;
+        try {
+          report = await resignReceipts(services);
+        } catch (error) {
+          throw new CliError(
+            `New signing key ${kid} is in place and every older key is unpublished, but re-signing the stored receipts failed: ` +
+              `${error instanceof Error ? error.message : String(error)}. Finish it with: npx connectid resign-receipts`,
+          );
+        }
         return {
-          text: [`New signing key: ${kid}`, previous, 'Running instances switch within 30 s.'].join('\n'),
-          json: { kid, previousKid, compromised },
+          text: [
+            `New signing key: ${kid}`,
+            previousKid
+              ? `Previous signing key: ${previousKid} (unpublished with every older key: their tokens no longer verify)`
+              : 'Previous signing key: none',
+            ...resignedLines(report),
+            'Running instances switch within 30 s; receipts they sign meanwhile still use an old key: ' +
+              'run npx connectid resign-receipts again after that.',
+          ].join('\n'),
+          json: { kid, previousKid, compromised, resigned: { ...report } },
+          exitCode: report.failures.length === 0 ? 0 : 3,
         };
+      });
+    },
+  },
+  'resign-receipts': {
+    summary:
+      'Re-sign, with the current signing key, every stored consent and deletion receipt signed by a key no longer ' +
+      'published (after rotate-signing-key --compromised; resumable); exits 3 if a receipt could not be re-signed',
+    options: {},
+    async run(config) {
+      return withServices(config, async (services) => {
+        const { resignReceipts } = await import('../domain/tokens/resignReceipts');
+        const report = await resignReceipts(services);
+        return { text: resignedLines(report).join('\n'), json: { ...report }, exitCode: report.failures.length === 0 ? 0 : 3 };
       });
     },
   },
@@ -165,3 +203,17 @@ export const commands: Record<string, Command> = {
   },
   purge: purgeCommand,
 };
+
+/** What a re-signing run did, for the operator. */
+function resignedLines(report: ResignReport): string[] {
+  return [
+    `Receipts re-signed with the current signing key: ${report.consentReceipts} consent, ${report.deletionReceipts} deletion`,
+    ...(report.changedMeanwhile > 0
+      ? [`${report.changedMeanwhile} receipt(s) were rewritten meanwhile and kept as written: run resign-receipts again to check them.`]
+      : []),
+    ...report.failures.map((failure) => `  FAILED ${failure.receipt} receipt ${failure.id}: ${failure.reason}`),
+    report.failures.length > 0
+      ? `${report.failures.length} receipt(s) left as they were: they do not verify with the published keys.`
+      : 'Stored receipts are signed by published keys (the copies in the audit log keep their original signature).',
+  ];
+}

@@ -705,7 +705,13 @@ describe('npx connectid rotate-signing-key', () => {
     await command.run(config, {});
     const emergency = await command.run(config, { compromised: true });
 
-    expect(emergency.json).toEqual({ kid: expect.any(String), previousKid: expect.any(String), compromised: true });
+    // Nothing signed yet, so nothing to re-sign (test/integration/resignReceipts.test.ts covers the re-signing).
+    expect(emergency.json).toEqual({
+      kid: expect.any(String),
+      previousKid: expect.any(String),
+      compromised: true,
+      resigned: { consentReceipts: 0, deletionReceipts: 0, changedMeanwhile: 0, failures: [] },
+    });
     const file = createSqliteStore({ file: path.join(dataDir, 'connectid.sqlite') });
     try {
       const published = await file.query<{ kid: string }>(
