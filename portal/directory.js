@@ -95,6 +95,10 @@ export async function myRequestsPage() {
       await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/withdraw`);
       say('Consent withdrawn.');
       await load();
+      // The list was drawn anew: focus goes to the same request's row, not to the page body.
+      const row = Array.from(slot.querySelectorAll('tbody tr')).find((one) => one.dataset.requestId === request.id);
+      const control = row && row.querySelector('button');
+      if (control) control.focus();
     } catch (failure) {
       showError(error, failure);
     }
@@ -121,7 +125,11 @@ export async function myRequestsPage() {
         ['Actions', actions],
       ],
       (cursor) => client.api('GET', pageQuery('/v1/requests', cursor)),
-      { empty: h('span', {}, 'You have not asked anyone for your data yet. ', h('a', { href: '#/organizations' }, 'Find an organization')), noun: 'requests' },
+      {
+        empty: h('span', {}, 'You have not asked anyone for your data yet. ', h('a', { href: '#/organizations' }, 'Find an organization')),
+        noun: 'requests',
+        rowAttributes: (request) => ({ 'data-request-id': request.id }),
+      },
     );
   }
 

@@ -4,6 +4,13 @@ const statusBox = document.getElementById('status');
 
 let idCounter = 0;
 
+// The skip link must not change the hash: that is the router's, and "#main" is no route (it led to the home page).
+// It moves focus to the content instead, and the page stays where it is.
+document.querySelector('a.skip')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {

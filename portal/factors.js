@@ -1,9 +1,11 @@
 // Everyone: my second factors.
 import * as client from './api.js';
-import { cell, errorBox, field, h, page, say, showError, when } from './dom.js';
+import { dataTable, errorBox, field, h, page, say, showError, when } from './dom.js';
 import { linkEid } from './eid.js';
-import { enrollPasskey, enrollTotp, FACTOR_NAMES } from './signin.js';
+import { enrollPasskey, enrollTotp } from './signin.js';
 import { supported as passkeysSupported } from './webauthn.js';
+
+const TYPE_NAMES = { totp: 'Authenticator app', webauthn: 'Passkey', email: 'Email code', sms: 'Text message code', eid: 'eID' };
 
 export async function factorsPage() {
   const error = errorBox();
@@ -102,6 +104,9 @@ export async function factorsPage() {
       await client.api('DELETE', `/v1/me/factors/${encodeURIComponent(factor.id)}`);
       say(`Removed ${factor.label}.`);
       await load();
+      // The table was drawn anew: focus goes to the next factor's Remove button, or to "Add a factor".
+      const next = slot.querySelector('tbody button') || document.querySelector('#main h2');
+      if (next) next.focus();
     } catch (failure) {
       showError(error, failure);
     }
@@ -111,25 +116,15 @@ export async function factorsPage() {
     enrollSlot.replaceChildren();
     const list = await client.api('GET', '/v1/me/factors');
     slot.replaceChildren(
-      h(
-        'table',
-        {},
-        h('thead', {}, h('tr', {}, ['Factor', 'Type', 'Status', 'Last used', 'Actions'].map((title) => h('th', { scope: 'col' }, title)))),
-        h(
-          'tbody',
-          {},
-          list.items.map((factor) =>
-            h(
-              'tr',
-              {},
-              cell('Factor', factor.label),
-              cell('Type', FACTOR_NAMES[factor.type] ? factor.type : factor.type),
-              cell('Status', factor.status),
-              cell('Last used', factor.lastUsedAt ? when(factor.lastUsedAt) : 'never'),
-              cell('Actions', h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${factor.label}`, onclick: () => remove(factor) }, 'Remove')),
-            ),
-          ),
-        ),
+      dataTable(
+        [
+          ['Factor', (factor) => factor.label],
+          ['Type', (factor) => TYPE_NAMES[factor.type] || factor.type],
+          ['Status', (factor) => factor.status],
+          ['Last used', (factor) => (factor.lastUsedAt ? when(factor.lastUsedAt) : 'never')],
+          ['Actions', (factor) => h('button', { type: 'button', class: 'danger', 'aria-label': `Remove ${factor.label}`, onclick: () => remove(factor) }, 'Remove')],
+        ],
+        list.items,
       ),
       h('p', {}, `Recovery codes left: ${list.recoveryCodesRemaining}`),
     );

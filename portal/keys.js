@@ -67,7 +67,18 @@ export async function keysPage() {
           },
           'Copy key',
         ),
-        h('button', { type: 'button', class: 'secondary', onclick: () => secretSlot.replaceChildren() }, 'I have stored the key'),
+        h(
+          'button',
+          {
+            type: 'button',
+            class: 'secondary',
+            onclick: () => {
+              secretSlot.replaceChildren();
+              focusRow(key.id);
+            },
+          },
+          'I have stored the key',
+        ),
         copied,
       ),
     );
@@ -95,9 +106,21 @@ export async function keysPage() {
       await client.api('DELETE', `${base}/${encodeURIComponent(key.id)}`);
       say(`API key "${key.name}" revoked.`);
       await load();
+      focusRow(key.id);
     } catch (failure) {
       showError(error, failure);
     }
+  }
+
+  /**
+   * After the panel or the row that had focus is gone, focus goes to the key's row (or the page, if that row is not
+   * shown), not to the page body: keyboard and screen-reader users stay where they were.
+   */
+  function focusRow(keyId) {
+    const row = Array.from(tableSlot.querySelectorAll('tbody tr')).find((one) => one.dataset.keyId === keyId);
+    if (!row) return document.getElementById('main').focus();
+    row.setAttribute('tabindex', '-1');
+    row.focus();
   }
 
   async function load() {

@@ -40,6 +40,10 @@ export async function membersPage() {
       await client.api('PATCH', `${base}/${encodeURIComponent(member.id)}`, { body });
       say(done);
       await load();
+      // The list was drawn anew: focus goes back to the control just used in the member's row, not to the page body.
+      const row = Array.from(slot.querySelectorAll('tbody tr')).find((one) => one.dataset.memberId === member.id);
+      const control = row && row.querySelector('role' in body ? 'select' : '.actions button');
+      if (control) control.focus();
     } catch (failure) {
       showError(error, failure);
     }
@@ -67,7 +71,7 @@ export async function membersPage() {
         ['Actions', actions],
       ],
       (cursor) => client.api('GET', pageQuery(base, cursor)),
-      { empty: 'No members yet.', noun: 'members' },
+      { empty: 'No members yet.', noun: 'members', rowAttributes: (member) => ({ 'data-member-id': member.id }) },
     );
   }
 

@@ -311,8 +311,10 @@ export async function stepUp() {
       if (failure) reject(failure);
     };
     stepUpDialog.addEventListener('cancel', () => reject(new Error('Cancelled: the action needs a recent second factor.')), { once: true });
+    // The factor buttons first, so the dialog opens with focus on the first factor rather than on Cancel.
+    const chosen = chooseFactor(container, challenge);
     stepUpDialog.showModal();
-    chooseFactor(container, challenge).then((tokens) => {
+    chosen.then((tokens) => {
       client.setTokens(tokens);
       close();
       resolve();

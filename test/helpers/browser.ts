@@ -1,4 +1,4 @@
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium (or CHROMIUM_PATH), headless, with nothing that phones home. */
 export function launchChromium(): Promise<Browser> {
@@ -16,4 +16,189 @@ export function launchChromium(): Promise<Browser> {
       '--no-first-run',
     ],
   });
+}
+
+/**
+ * What an accessibility reviewer would flag on the page as rendered, checked in the browser: form controls without
+ * an accessible name (a <label> around or for it, aria-label, aria-labelledby), buttons and links without text or
+ * aria-label, images without alt, duplicate ids, not exactly one h1, and visible text whose WCAG contrast against
+ * the first opaque background up the tree is below 4.5:1 (3:1 for large text: ≥ 18pt, or bold ≥ 14pt). Disabled
+ * controls are exempt from the contrast rule (WCAG 1.4.3). Runs inside the page: keep it self-contained.
+ */
+export function accessibilityProblems(): string[] {
+  const problems: string[] = [];
+  const describe = (element: Element): string => {
+    const id = element.id ? `#${element.id}` : '';
+    const name = element.getAttribute('name') ? `[name=${element.getAttribute('name')}]` : '';
+    return `<${element.tagName.toLowerCase()}${id}${name}> "${(element.textContent ?? '').trim().replace(/\s+/g, ' ').slice(0, 50)}"`;
+  };
+  const rendered = (element: Element): boolean => {
+    if (element.getClientRects().length === 0) return false;
+    // Not shown: inside a closed <details> (its content is skipped, though it may still have boxes), or hidden.
+    const closed = element.closest('details:not([open])');
+    if (closed && !element.closest('summary')?.parentElement?.isSameNode(closed)) return false;
+    if (!element.checkVisibility({ visibilityProperty: true, contentVisibilityAuto: true })) return false;
+    const style = getComputedStyle(element);
+    return style.visibility !== 'hidden' && style.display !== 'none';
+  };
+  const referencedText = (element: Element): string =>
+    (element.getAttribute('aria-labelledby') ?? '')
+      .split(/\s+/)
+      .filter(Boolean)
+      .map((id) => document.getElementById(id)?.textContent ?? '')
+      .join(' ')
+      .trim();
+  /** A label's own words: its text without the text of the controls inside it (a select's options are not a name). */
+  const labelText = (label: Element): string => {
+    const copy = label.cloneNode(true) as Element;
+    copy.querySelectorAll('input, select, textarea').forEach((control) => control.remove());
+    return (copy.textContent ?? '').trim();
+  };
+
+  for (const control of Array.from(document.querySelectorAll<HTMLInputElement | HTMLSelectElement | HTMLTextAreaElement>('input, select, textarea'))) {
+    if (control.type === 'hidden' || !rendered(control)) continue;
+    const named =
+      (control.getAttribute('aria-label') ?? '').trim() !== '' ||
+      referencedText(control) !== '' ||
+      Array.from(control.labels ?? []).some((label) => labelText(label) !== '');
+    if (!named) problems.push(`form control without an accessible name: ${describe(control)}`);
+  }
+  for (const element of Array.from(document.querySelectorAll('button, a[href]'))) {
+    if (!rendered(element)) continue;
+    const text = (element.textContent ?? '').trim() || Array.from(element.querySelectorAll('img[alt]')).map((img) => img.getAttribute('alt')).join('').trim();
+    if (!text && !(element.getAttribute('aria-label') ?? '').trim() && !referencedText(element)) problems.push(`${element.tagName.toLowerCase()} without text or aria-label: ${describe(element)}`);
+  }
+  for (const image of Array.from(document.querySelectorAll('img'))) {
+    if (!image.hasAttribute('alt')) problems.push(`image without alt: ${image.getAttribute('src')?.slice(0, 40)}`);
+  }
+  const seen = new Map<string, number>();
+  for (const element of Array.from(document.querySelectorAll('[id]'))) seen.set(element.id, (seen.get(element.id) ?? 0) + 1);
+  for (const [id, count] of seen) if (count > 1) problems.push(`id "${id}" used ${count} times`);
+  const headings = document.querySelectorAll('h1').length;
+  if (headings !== 1) problems.push(`${headings} h1 elements (want exactly one)`);
+
+  type Rgba = [number, number, number, number];
+  const parse = (color: string): Rgba => {
+    const numbers = (color.match(/[\d.]+/g) ?? []).map(Number);
+    return [numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0, numbers[3] ?? 1];
+  };
+  const over = (top: Rgba, bottom: Rgba): Rgba => {
+    const alpha = top[3] + bottom[3] * (1 - top[3]);
+    if (alpha === 0) return [0, 0, 0, 0];
+    const mix = (i: number) => (top[i]! * top[3] + bottom[i]! * bottom[3] * (1 - top[3])) / alpha;
+    return [mix(0), mix(1), mix(2), alpha];
+  };
+  /** The colour behind an element: its own background and its ancestors', composed down to the first opaque one. */
+  const backgroundOf = (element: Element): Rgba => {
+    const layers: Rgba[] = [];
+    for (let current: Element | null = element; current; current = current.parentElement) {
+      const layer = parse(getComputedStyle(current).backgroundColor);
+      if (layer[3] > 0) layers.push(layer);
+      if (layer[3] >= 1) break;
+    }
+    return layers.reduceRight<Rgba>((below, layer) => over(layer, below), [255, 255, 255, 1]);
+  };
+  const luminance = ([r, g, b]: Rgba): number => {
+    const channel = (value: number) => {
+      const c = value / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const contrast = (a: Rgba, b: Rgba): number => {
+    const [light, dark] = [luminance(a), luminance(b)].sort((x, y) => y - x) as [number, number];
+    return (light + 0.05) / (dark + 0.05);
+  };
+  const textual = (element: Element): boolean => {
+    if (element instanceof HTMLSelectElement || element instanceof HTMLTextAreaElement) return true;
+    if (element instanceof HTMLInputElement) return !['checkbox', 'radio', 'hidden', 'file', 'range', 'color', 'image'].includes(element.type) && element.value !== '';
+    return Array.from(element.childNodes).some((node) => node.nodeType === Node.TEXT_NODE && (node.textContent ?? '').trim() !== '');
+  };
+  for (const element of Array.from(document.body.querySelectorAll('*'))) {
+    if (['SCRIPT', 'STYLE', 'OPTION', 'TITLE'].includes(element.tagName) || !textual(element) || !rendered(element)) continue;
+    if (element.closest(':disabled')) continue;
+    const style = getComputedStyle(element);
+    const background = backgroundOf(element);
+    const ratio = contrast(over(parse(style.color), background), background);
+    const size = Number.parseFloat(style.fontSize);
+    const large = size >= 24 || (Number.parseInt(style.fontWeight, 10) >= 700 && size >= 18.66);
+    const needed = large ? 3 : 4.5;
+    if (ratio < needed) problems.push(`contrast ${ratio.toFixed(2)}:1 < ${needed}:1 (${style.color} on rgba(${background.map((v) => Math.round(v)).join(',')})): ${describe(element)}`);
+  }
+  return problems;
+}
+
+/** Fails with every problem accessibilityProblems() finds on the page, named by `where`. */
+export async function expectAccessible(page: Page, where: string): Promise<void> {
+  const problems = await page.evaluate(accessibilityProblems);
+  if (problems.length) throw new Error(`${where}: accessibility problems\n  ${problems.join('\n  ')}`);
+}
+
+/** Fails when the page scrolls sideways (its content is wider than the viewport). */
+export async function expectNoHorizontalScroll(page: Page, where: string): Promise<void> {
+  const { scrollWidth, clientWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, clientWidth: document.documentElement.clientWidth }));
+  if (scrollWidth > clientWidth) throw new Error(`${where}: scrolls horizontally at ${clientWidth}px (content is ${scrollWidth}px wide)`);
+}
+
+/** Presses Tab (or Shift+Tab) until `target` has focus, as a keyboard user would; fails after `max` presses. */
+export async function tabTo(page: Page, target: Locator, options: { max?: number; backwards?: boolean } = {}): Promise<void> {
+  await target.waitFor();
+  const max = options.max ?? 80;
+  for (let presses = 0; presses <= max; presses++) {
+    if (await target.evaluate((element) => element === document.activeElement)) return;
+    await page.keyboard.press(options.backwards ? 'Shift+Tab' : 'Tab');
+  }
+  const focused = await page.evaluate(() => document.activeElement?.outerHTML.slice(0, 120));
+  throw new Error(`${target} not reached with ${max} presses of ${options.backwards ? 'Shift+Tab' : 'Tab'}; focus is on ${focused}`);
+}
+
+/**
+ * What is wrong with the focus indicator of the focused element, if anything (checked in the page): it must have
+ * an outline at least 2px wide whose colour has a 3:1 contrast (WCAG 1.4.11) with what it is drawn on: the
+ * element's own background for an inset outline, else its parent's.
+ */
+export function focusIndicatorProblem(): string | null {
+  const element = document.activeElement;
+  if (!element || element === document.body) return 'nothing has focus';
+  type Rgba = [number, number, number, number];
+  const parse = (color: string): Rgba => {
+    const numbers = (color.match(/[\d.]+/g) ?? []).map(Number);
+    return [numbers[0] ?? 0, numbers[1] ?? 0, numbers[2] ?? 0, numbers[3] ?? 1];
+  };
+  const over = (top: Rgba, bottom: Rgba): Rgba => {
+    const alpha = top[3] + bottom[3] * (1 - top[3]);
+    if (alpha === 0) return [0, 0, 0, 0];
+    const mix = (i: number) => (top[i]! * top[3] + bottom[i]! * bottom[3] * (1 - top[3])) / alpha;
+    return [mix(0), mix(1), mix(2), alpha];
+  };
+  const backgroundOf = (start: Element | null): Rgba => {
+    const layers: Rgba[] = [];
+    for (let current = start; current; current = current.parentElement) {
+      const layer = parse(getComputedStyle(current).backgroundColor);
+      if (layer[3] > 0) layers.push(layer);
+      if (layer[3] >= 1) break;
+    }
+    return layers.reduceRight<Rgba>((below, layer) => over(layer, below), [255, 255, 255, 1]);
+  };
+  const luminance = ([r, g, b]: Rgba): number => {
+    const channel = (value: number) => {
+      const c = value / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    };
+    return 0.2126 * channel(r) + 0.7152 * channel(g) + 0.0722 * channel(b);
+  };
+  const style = getComputedStyle(element);
+  const what = `<${element.tagName.toLowerCase()}> "${(element.getAttribute('aria-label') ?? element.textContent ?? '').trim().slice(0, 40)}"`;
+  if (style.outlineStyle === 'none' || Number.parseFloat(style.outlineWidth) < 2) return `${what}: no visible focus outline (${style.outlineStyle} ${style.outlineWidth})`;
+  const behind = backgroundOf(Number.parseFloat(style.outlineOffset) < 0 ? element : element.parentElement);
+  const ring = over(parse(style.outlineColor), behind);
+  const [light, dark] = [luminance(ring), luminance(behind)].sort((x, y) => y - x) as [number, number];
+  const ratio = (light + 0.05) / (dark + 0.05);
+  return ratio < 3 ? `${what}: focus outline ${style.outlineColor} has contrast ${ratio.toFixed(2)}:1 < 3:1 against rgba(${behind.map((v) => Math.round(v)).join(',')})` : null;
+}
+
+/** Fails unless the focused element shows a focus outline that stands out (see focusIndicatorProblem). */
+export async function expectVisibleFocus(page: Page, where: string): Promise<void> {
+  const problem = await page.evaluate(focusIndicatorProblem);
+  if (problem) throw new Error(`${where}: ${problem}`);
 }
