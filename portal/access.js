@@ -40,7 +40,7 @@ export async function accessPage() {
         ['What', (item) => actionText(item.action)],
         ['Who', who],
         ['About', about],
-        ['Details', (item) => (item.action === 'delivery.purged' && item.target?.type === 'delivery' ? receiptButton(item) : detailsText(item.details))],
+        ['Details', (item) => (item.action === 'delivery.purged' && item.target?.type === 'delivery' ? receiptButton(item) : detailsText(item.details, new Map(), { withoutIds: true }))],
       ],
       (cursor) => client.api('GET', pageQuery('/v1/me/audit', cursor)),
       { empty: 'Nothing has happened to your data yet.', noun: 'events' },

@@ -54,15 +54,26 @@ export function targetText(target) {
   return target ? `${target.type} ${target.id}` : '—';
 }
 
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
 /**
- * The details as "name: value" lines; `names` turns known ids into names. Nested values (a signed receipt) are left
- * to the caller, which offers them as their own view.
+ * The details as "name: value" lines; `names` turns known ids into names and times read as local times. Nested
+ * values (a signed receipt) are left to the caller, which offers them as their own view. `options.withoutIds`
+ * leaves out the fields that only hold ids (a person reading their own history has no use for them).
  */
-export function detailsText(details, names = new Map()) {
+export function detailsText(details, names = new Map(), options = {}) {
   if (!details) return '—';
   const lines = Object.entries(details)
     .filter(([, value]) => value === null || typeof value !== 'object')
     .filter(([name]) => name !== 'receipt')
-    .map(([name, value]) => `${name}: ${typeof value === 'string' && names.has(value) ? names.get(value) : String(value)}`);
+    .filter(([name]) => !(options.withoutIds && /Id$/.test(name)))
+    .map(([name, value]) => `${name}: ${readable(value, names)}`);
   return lines.length ? h('span', { class: 'details' }, lines.join('\n')) : '—';
+}
+
+function readable(value, names) {
+  if (typeof value !== 'string') return String(value);
+  if (names.has(value)) return names.get(value);
+  if (ISO_TIME.test(value)) return new Date(value).toLocaleString();
+  return value;
 }

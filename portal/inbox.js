@@ -86,7 +86,7 @@ export async function deliveryPage(id) {
       h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt('consent') }, 'Show consent receipt'),
       delivery.status === 'purged' ? h('button', { type: 'button', class: 'secondary', onclick: () => showReceipt('deletion') }, 'Show deletion receipt') : null,
     );
-    slot.replaceChildren(h('p', {}, availability(delivery)), delivery.items.length ? files : null, h('h2', {}, 'Receipts'), receipts);
+    slot.replaceChildren(...[h('p', {}, availability(delivery)), delivery.items.length ? files : null, h('h2', {}, 'Receipts'), receipts].filter(Boolean));
 
     async function showReceipt(kind) {
       error.textContent = '';

@@ -263,6 +263,8 @@ test('an admin manages members with the keyboard only: invite, change a role, re
   expect(dora.body.access_token).toBeUndefined();
   expect(dora.body.mfa_token).toBeUndefined();
 
+  await page.screenshot({ path: 'docs/screenshots/portal-members.png', fullPage: true });
+
   // The other admin pages, reached from the navigation (Shift+Tab back up to it).
   for (const [link, title] of [
     ['Requests', 'Requests'],
@@ -275,6 +277,7 @@ test('an admin manages members with the keyboard only: invite, change a role, re
     await expectAccessible(page, title);
   }
   expect(await page.locator('tbody').innerText()).toContain('Member disabled');
+  await page.screenshot({ path: 'docs/screenshots/portal-audit.png', fullPage: true });
 
   // At phone width nothing scrolls sideways.
   await page.setViewportSize({ width: 390, height: 844 });
@@ -539,6 +542,7 @@ test('a requester pages through 55 organizations with the keyboard, and keeps a 
   }
   await keyTo(page, receipt.getByTestId('receipt-jws'));
   await expectAccessible(page, 'delivery, receipt opened');
+  await page.screenshot({ path: 'docs/screenshots/portal-deletion-receipt.png', fullPage: true });
   await page.setViewportSize({ width: 390, height: 844 });
   await expectNoHorizontalScroll(page, 'delivery, receipt opened');
   await page.setViewportSize({ width: 1200, height: 800 });
@@ -558,6 +562,7 @@ test('a requester pages through 55 organizations with the keyboard, and keeps a 
   const purgedRow = page.locator('tbody tr', { hasText: 'Delivery deleted after 32 days' });
   await purgedRow.waitFor();
   await expectAccessible(page, 'who accessed my data');
+  await page.screenshot({ path: 'docs/screenshots/portal-access.png', fullPage: true });
   await purgedRow.getByRole('button', { name: 'Show deletion receipt' }).click();
   const again = page.getByRole('region', { name: 'Deletion receipt' });
   await again.waitFor();

@@ -19,7 +19,7 @@ export function launchChromium(): Promise<Browser> {
 }
 
 /**
- * What an accessibility reviewer would flag on the page as rendered, checked in the browser: form controls without
+ * What an accessibility reviewer would flag on the page as rendered, checked in the browser (plus raw values such as "null" shown as text): form controls without
  * an accessible name (a <label> around or for it, aria-label, aria-labelledby), buttons and links without text or
  * aria-label, images without alt, duplicate ids, not exactly one h1, and visible text whose WCAG contrast against
  * the first opaque background up the tree is below 4.5:1 (3:1 for large text: ≥ 18pt, or bold ≥ 14pt). Disabled
@@ -76,6 +76,9 @@ export function accessibilityProblems(): string[] {
   for (const [id, count] of seen) if (count > 1) problems.push(`id "${id}" used ${count} times`);
   const headings = document.querySelectorAll('h1').length;
   if (headings !== 1) problems.push(`${headings} h1 elements (want exactly one)`);
+  // A value the page failed to turn into words ("null", "undefined", "[object Object]", "NaN") reads as noise.
+  const leaked = /\b(null|undefined|NaN)\b|\[object Object\]/.exec(document.querySelector('main')?.innerText ?? '');
+  if (leaked) problems.push(`the page shows "${leaked[0]}" as text`);
 
   type Rgba = [number, number, number, number];
   const parse = (color: string): Rgba => {
