@@ -61,14 +61,19 @@ export async function auditPage() {
   async function load() {
     error.textContent = '';
     try {
-      const names = await client.memberEmails(me.organizationId);
+      // Ids in events become member emails and key names where this admin can list them.
+      const [emails, keys] = await Promise.all([
+        client.memberEmails(me.organizationId),
+        client.allItems(`/v1/organizations/${encodeURIComponent(me.organizationId)}/api-keys`).catch(() => []),
+      ]);
+      const names = new Map([...emails, ...keys.map((key) => [key.id, `API key "${key.name}"`])]);
       await pagedTable(
         slot,
         [
           ['When', (item) => when(item.occurredAt)],
           ['What', (item) => h('span', { title: item.action }, actionText(item.action))],
           ['Who', (item) => actorText(item.actor, names)],
-          ['Target', (item) => targetText(item.target)],
+          ['Target', (item) => targetText(item.target, names)],
           ['Details', (item) => detailsText(item.details, names)],
         ],
         (cursor) => client.api('GET', query(cursor ? { limit: '50', cursor } : { limit: '50' })),

@@ -50,8 +50,10 @@ export function actorText(actor, names = new Map()) {
   return actor.id ? `${kind} ${actor.id}` : `${kind}, unknown`;
 }
 
-export function targetText(target) {
-  return target ? `${target.type} ${target.id}` : '—';
+/** The target: a name from `names` (id → text) when known, else its type and id. */
+export function targetText(target, names = new Map()) {
+  if (!target) return '—';
+  return names.get(target.id) || `${target.type} ${target.id}`;
 }
 
 const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
