@@ -24,8 +24,26 @@ export async function invokeRoute(
   } catch (error) {
     response = problemResponse(error, correlationId, log);
   }
-  const headers = new Headers(SECURITY_HEADERS);
-  new Headers(response.headers as HeadersInit | undefined).forEach((value, name) => headers.set(name, value));
-  headers.set('X-Correlation-Id', correlationId);
+  // A plain object (lower-case names, so a handler's header replaces a default of any casing): building undici
+  // Headers twice per response was a measurable share of every request.
+  const headers: Record<string, string> = { ...LOWER_CASE_SECURITY_HEADERS };
+  for (const [name, value] of headerEntries(response.headers)) headers[name.toLowerCase()] = value;
+  headers['x-correlation-id'] = correlationId;
   return { ...response, headers };
+}
+
+const LOWER_CASE_SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
+  Object.fromEntries(Object.entries(SECURITY_HEADERS).map(([name, value]) => [name.toLowerCase(), value])),
+);
+
+function headerEntries(headers: HttpResponseInit['headers']): Iterable<[string, string]> {
+  if (!headers) return [];
+  if (Array.isArray(headers)) return headers as [string, string][];
+  // A Headers object, from whichever copy of undici made it.
+  if (typeof (headers as Headers).get === 'function' && typeof (headers as Headers).forEach === 'function') {
+    const entries: [string, string][] = [];
+    (headers as Headers).forEach((value, name) => entries.push([name, value]));
+    return entries;
+  }
+  return Object.entries(headers as Record<string, string>);
 }

@@ -3,8 +3,8 @@
  * HttpRequest/HttpResponse classes from @azure/functions, bodies streamed both ways — and firing timers on
  * their NCRONTAB schedules. It listens on loopback only: it is for one developer's machine, not a server.
  */
-import { HttpRequest, HttpResponse, type HttpRequestInit } from '@azure/functions';
-import { randomBytes } from 'node:crypto';
+import { HttpRequest, HttpResponse, type HttpRequestInit, type HttpResponseInit } from '@azure/functions';
+import { randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable, Transform } from 'node:stream';
@@ -46,7 +46,8 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
   });
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
-    const correlationId = randomBytes(8).toString('hex');
+    // randomUUID draws from a cached entropy pool: far cheaper per request than randomBytes.
+    const correlationId = randomUUID().replace(/-/g, '').slice(0, 16);
     const host = req.headers.host ?? `127.0.0.1:${port}`;
     const url = new URL(req.url ?? '/', `http://${host}`);
     const method = (req.method ?? 'GET').toUpperCase();
@@ -113,10 +114,13 @@ export async function startDevHost(options: DevHostOptions): Promise<DevHost> {
 }
 
 function toHttpRequest(req: http.IncomingMessage, url: URL, method: string, params: Record<string, string>): HttpRequest {
-  const headers = new Headers();
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headers.append(req.rawHeaders[i]!, req.rawHeaders[i + 1]!);
-  // As the Azure front end does: the client address comes from the connection, never from what the client claims.
-  headers.set('x-forwarded-for', req.socket.remoteAddress ?? '');
+  // Header pairs go to Request as they are (one Headers built, not two).
+  const headers: [string, string][] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    // As the Azure front end does: the client address comes from the connection, never from what the client claims.
+    if (req.rawHeaders[i]!.toLowerCase() !== 'x-forwarded-for') headers.push([req.rawHeaders[i]!, req.rawHeaders[i + 1]!]);
+  }
+  headers.push(['x-forwarded-for', req.socket.remoteAddress ?? '']);
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const nativeRequest = new Request(url, {
     method,
@@ -129,24 +133,21 @@ function toHttpRequest(req: http.IncomingMessage, url: URL, method: string, para
 }
 
 async function send(res: http.ServerResponse, init: ConstructorParameters<typeof HttpResponse>[0] & {}): Promise<void> {
-  // Status and headers go through HttpResponse exactly as in Azure (content-type for jsonBody, header casing).
-  const response = new HttpResponse({ ...init, body: undefined });
-  const headers: Record<string, string> = {};
-  response.headers.forEach((value, name) => (headers[name] = value));
-  const nullBody = [204, 205, 304].includes(response.status);
+  const { status, headers } = responseHead(init);
+  const nullBody = NULL_BODY_STATUSES.has(status);
   const body = nullBody ? undefined : init.jsonBody !== undefined ? JSON.stringify(init.jsonBody) : init.body;
   if (body === undefined || body === null) {
-    res.writeHead(response.status, headers).end();
+    res.writeHead(status, headers).end();
     return;
   }
   // In-memory bodies are written directly; only real streams pay for piping.
   if (typeof body === 'string' || body instanceof Uint8Array) {
     if (init.jsonBody !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
-    res.writeHead(response.status, headers).end(body);
+    res.writeHead(status, headers).end(body);
     return;
   }
   if (init.jsonBody !== undefined && !('content-type' in headers)) headers['content-type'] = 'application/json';
-  res.writeHead(response.status, headers);
+  res.writeHead(status, headers);
   const source = body instanceof Readable ? body : Readable.fromWeb(new Response(body as BodyInit).body as unknown as WebReadableStream<Uint8Array>);
   const declared = headers['content-length'];
   const stream = declared === undefined ? source : source.pipe(exactly(Number(declared)));
@@ -164,6 +165,44 @@ async function send(res: http.ServerResponse, init: ConstructorParameters<typeof
     });
     stream.pipe(res);
   });
+}
+
+const NULL_BODY_STATUSES = new Set([204, 205, 304]);
+
+/**
+ * The status and headers Azure sends for a handler's answer: what HttpResponse (a WHATWG Response inside) makes of
+ * it — lower-case names, `application/json` for a jsonBody, `text/plain;charset=UTF-8` for a string body without a
+ * type. The common answer (a plain header object; a string, bytes, a stream or no body) is computed directly, as
+ * building a Response per request was a measurable share of every request; anything else goes through HttpResponse
+ * itself. test/unit/devHost/responseHead.test.ts holds both paths to the same result.
+ */
+export function responseHead(init: HttpResponseInit): { status: number; headers: Record<string, string> } {
+  const status = init.status ?? 200;
+  const plainHeaders = init.headers === undefined || (Object.getPrototypeOf(init.headers) === Object.prototype && !Array.isArray(init.headers));
+  const body = init.body;
+  const simpleBody = body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array || body instanceof Readable;
+  if (!plainHeaders || !simpleBody) return viaHttpResponse(init);
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries((init.headers ?? {}) as Record<string, string>)) {
+    const key = name.toLowerCase();
+    // Repeated names (any casing) are combined as Headers does.
+    headers[key] = key in headers ? `${headers[key]}, ${String(value)}` : String(value);
+  }
+  if (!NULL_BODY_STATUSES.has(status) && !('content-type' in headers)) {
+    if (init.jsonBody !== undefined) headers['content-type'] = 'application/json';
+    else if (typeof body === 'string') headers['content-type'] = 'text/plain;charset=UTF-8';
+  }
+  return { status, headers };
+}
+
+/** The reference: status and headers exactly as HttpResponse computes them. */
+export function viaHttpResponse(init: HttpResponseInit): { status: number; headers: Record<string, string> } {
+  const streamed = init.body instanceof Readable;
+  // A Node stream is not a BodyInit; its type is decided by the headers alone, like a byte body.
+  const response = new HttpResponse({ ...init, body: streamed ? new Uint8Array() : init.body });
+  const headers: Record<string, string> = {};
+  response.headers.forEach((value, name) => (headers[name] = value));
+  return { status: response.status, headers };
 }
 
 /**
