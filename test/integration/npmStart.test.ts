@@ -1,6 +1,7 @@
 /**
  * `npm start` as a user runs it: the compiled dev host starts its own Azurite under DATA_DIR, serves the API,
- * keeps its data across a restart, and stops Azurite when it stops.
+ * keeps its data across a restart, and stops Azurite when it stops. And the compiled Functions entry (what Azure
+ * loads on a cold start) pulls in no heavy adapter until a request needs it.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -67,3 +68,21 @@ test('npm start serves /health, /docs and /openapi.json on embedded defaults, ke
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }, 180_000);
+
+test('loading the Functions entry module loads only the light packages: every adapter waits for first use', () => {
+  const probe = `
+    require(${JSON.stringify(path.join(root, 'dist/lib/app/azureEntry.js'))});
+    const packages = new Set();
+    for (const file of Object.keys(require.cache)) {
+      const inside = file.split('node_modules/')[1];
+      if (!inside) continue;
+      const parts = inside.split('/');
+      packages.add(parts[0].startsWith('@') ? parts[0] + '/' + parts[1] : parts[0]);
+    }
+    process.stdout.write('\\n' + JSON.stringify([...packages].sort()) + '\\n');`;
+  const run = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8' });
+  expect(run.status).toBe(0);
+  const packages = JSON.parse(run.stdout.trim().split('\n').pop()!) as string[];
+  // The Functions library, the schemas (route validation) and token verification; bench/coldStart.ts times it.
+  expect(packages).toEqual(['@azure/functions', '@azure/functions-extensions-base', 'cookie', 'jose', 'zod']);
+});
