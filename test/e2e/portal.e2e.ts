@@ -6,10 +6,10 @@
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { freePort } from '../../lib/adapters/blob/azurite';
 import { PORTAL_CSP } from '../../functions/portal';
-import { launchChromium } from '../helpers/browser';
+import { expectCleanAndProtected, launchChromium, openPortal } from '../helpers/browser';
 import { buildWorld, itemPath, putItem, type World } from '../helpers/deliveries';
 import { api, basic, createApiKey, login, mailedToken, nextTotpCode, PASSWORD, tokenRequest, totpCodeAt } from '../helpers/identity';
 import { startTestApp, type TestApp } from '../helpers/testApp';
@@ -19,17 +19,6 @@ let browser: Browser;
 let world: World;
 let base: string;
 
-/** A free loopback port, so the app's public URL (and the WebAuthn origin) can be http://localhost:<port>. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();
@@ -45,48 +34,9 @@ afterAll(async () => {
   await app?.close();
 });
 
-interface Watched {
-  readonly context: BrowserContext;
-  readonly page: Page;
-  readonly problems: string[];
-  readonly portalResponses: { url: string; csp: string | null; frameOptions: string | null }[];
-}
 
-/**
- * Chromium logs every 4xx answer to fetch() as "Failed to load resource"; the sign-in protocol answers 403
- * mfa_required (and 401 to an old token) by design, so those two are expected. Anything else is a problem.
- */
-const EXPECTED_PROTOCOL_ANSWER = /Failed to load resource: the server responded with a status of (401|403)/;
 
-async function openPortal(): Promise<Watched> {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: { width: 1200, height: 800 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  const portalResponses: Watched['portalResponses'] = [];
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !EXPECTED_PROTOCOL_ANSWER.test(message.text())) problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('response', (response) => {
-    if (new URL(response.url()).pathname.startsWith('/portal')) {
-      portalResponses.push({ url: response.url(), csp: response.headers()['content-security-policy'] ?? null, frameOptions: response.headers()['x-frame-options'] ?? null });
-    }
-  });
-  await page.goto(`${base}/portal/#/sign-in`);
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  return { context, page, problems, portalResponses };
-}
 
-function expectCleanAndProtected(watched: Watched): void {
-  expect(watched.problems).toEqual([]);
-  expect(watched.portalResponses.length).toBeGreaterThanOrEqual(4);
-  for (const response of watched.portalResponses) {
-    expect(response.csp).toBe(PORTAL_CSP);
-    expect(response.frameOptions).toBe('DENY');
-  }
-  expect(PORTAL_CSP).toContain("frame-ancestors 'none'");
-  expect(PORTAL_CSP).not.toContain('unsafe-inline');
-}
 
 async function storageIsEmpty(page: Page): Promise<boolean> {
   return page.evaluate(() => localStorage.length === 0 && sessionStorage.length === 0 && document.cookie === '');
@@ -111,7 +61,7 @@ test('an admin signs in with TOTP using only the keyboard, rotates a key, sees t
   const oldKey = await createApiKey(app, (await login(app, 'admin@acme.example')) as any, world.acme.organizationId, 'payroll-export');
   expect((await tokenRequest(app, { grant_type: 'client_credentials' }, basic(oldKey.id, oldKey.key))).status).toBe(200);
 
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { acceptDownloads: true });
   const { page } = watched;
   await page.screenshot({ path: 'docs/screenshots/portal-sign-in.png' });
 
@@ -201,7 +151,7 @@ test('an admin signs in with TOTP using only the keyboard, rotates a key, sees t
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });
 
@@ -225,7 +175,7 @@ test('a requester adds a passkey, signs in with it, and downloads a delivery wit
   expect((await api(app, 'POST', `/v1/deliveries/${deliveryId}/submit`, { token: world.mia.token })).status).toBe(200);
   expect(itemPath(deliveryId, 'policy.pdf')).toContain(deliveryId);
 
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { acceptDownloads: true });
   const { page } = watched;
   const cdp = await watched.context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
@@ -294,7 +244,7 @@ test('a requester adds a passkey, signs in with it, and downloads a delivery wit
   expect(await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1)).toBe(true);
   await page.screenshot({ path: 'docs/screenshots/portal-inbox-phone.png', fullPage: true });
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });
 
@@ -307,7 +257,7 @@ test('a member uploads files to a delivery with progress and submits it; the req
   expect(opened.status).toBe(201);
   expect((await api(app, 'POST', `/v1/requests/${opened.body.id}/assign`, { token: world.acme.admin.token, body: { assigneeId: world.mia.id } })).status).toBe(200);
 
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { acceptDownloads: true });
   const { page } = watched;
   await page.getByLabel('Email').fill('mia@acme.example');
   await page.getByLabel('Password').fill(PASSWORD);
@@ -344,12 +294,12 @@ test('a member uploads files to a delivery with progress and submits it; the req
   expect(response.status).toBe(200);
   expect(createHash('sha256').update(Buffer.from(await response.arrayBuffer())).digest('hex')).toBe(createHash('sha256').update(content).digest('hex'));
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });
 
 test('a new requester signs up, verifies the e-mail from the mailed link, and is led through setting up a first factor', async () => {
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { acceptDownloads: true });
   const { page } = watched;
   await page.getByRole('link', { name: 'Create an account to get your data' }).click();
   await page.getByLabel('Full name').fill('Grace Hopper');
@@ -400,6 +350,6 @@ test('a new requester signs up, verifies the e-mail from the mailed link, and is
   await page.getByRole('heading', { name: 'eID not completed' }).waitFor();
   await page.getByText('The eID sign-in was cancelled.').waitFor();
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });

@@ -11,10 +11,16 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { PORTAL_CSP } from '../../functions/portal';
 import { sql } from '../../lib/adapters/sql/params';
-import { launchChromium } from '../helpers/browser';
+import { expectCleanAndProtected, launchChromium, openPortal } from '../helpers/browser';
 import { freePort, startEidProvider, UserAgent, type TestEidProvider } from '../helpers/eidProvider';
 import { api, enrollTotp, login, mailedToken, nextTotpCode, PASSWORD, tokenRequest } from '../helpers/identity';
 import { startTestApp, type TestApp } from '../helpers/testApp';
+
+/**
+ * Besides the sign-in protocol's 401/403, the portal waits for the provider by asking the MFA grant (400
+ * authorization_pending, 400 invalid_grant eid_cancelled) or the factor's verify (409 eid_pending): answers by design.
+ */
+const EID_WAIT_STATUSES = [400, 401, 403, 409];
 
 const CLIENT_SECRET = 'e2e-eid-secret';
 const NATIONAL_ID_CLAIM = 'http://ids.connective.eu/beid/national_number';
@@ -80,43 +86,8 @@ async function requesterWithTotpAndEid(email: string, account: string): Promise<
   expect(landing.hash).toBe('#/eid-result?status=ok&flow=enroll');
 }
 
-/**
- * Chromium logs every 4xx answer to fetch() as "Failed to load resource". Besides the sign-in protocol's 401/403,
- * the portal waits for the provider by asking the MFA grant (400 authorization_pending, 400 invalid_grant
- * eid_cancelled) or the factor's verify (409 eid_pending) — answers by design. Anything else is a problem.
- */
-const EXPECTED_PROTOCOL_ANSWER = /Failed to load resource: the server responded with a status of (400|401|403|409)/;
 
-interface Watched {
-  readonly context: BrowserContext;
-  readonly page: Page;
-  readonly problems: string[];
-  readonly csps: (string | null)[];
-}
 
-async function openPortal(): Promise<Watched> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  const problems: string[] = [];
-  const csps: (string | null)[] = [];
-  const watch = (page: Page) => {
-    page.on('pageerror', (error) => problems.push(error.message));
-    page.on('response', (response) => {
-      if (response.url().startsWith(`${base}/portal`)) csps.push(response.headers()['content-security-policy'] ?? null);
-    });
-  };
-  const page = await context.newPage();
-  watch(page);
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !EXPECTED_PROTOCOL_ANSWER.test(message.text())) problems.push(message.text());
-  });
-  // The popup: only its portal page is ours (the provider's pages are not), so it is watched for script errors.
-  context.on('page', (popup) => {
-    if (popup !== page) watch(popup);
-  });
-  await page.goto(`${base}/portal/#/sign-in`);
-  await page.getByRole('heading', { name: 'Sign in' }).waitFor();
-  return { context, page, problems, csps };
-}
 
 async function passwordStep(page: Page, email: string, next = 'Second factor'): Promise<void> {
   await page.getByLabel('Email').fill(email);
@@ -159,15 +130,10 @@ async function finishInPopup(context: BrowserContext, button: () => Promise<void
   await closed;
 }
 
-function expectClean(watched: Watched): void {
-  expect(watched.problems).toEqual([]);
-  expect(watched.csps.length).toBeGreaterThan(0);
-  for (const csp of watched.csps) expect(csp).toBe(PORTAL_CSP);
-}
 
 test('a requester signs in with her eID in the popup, the portal tab ends signed in, and a step-up takes the eID too', async () => {
   await requesterWithTotpAndEid('hanna@example.org', 'hanna-eid');
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { expectedStatuses: EID_WAIT_STATUSES });
   const { page, context } = watched;
   await passwordStep(page, 'hanna@example.org');
   await page.getByRole('button', { name: /^Authenticator app code/ }).waitFor();
@@ -185,13 +151,13 @@ test('a requester signs in with her eID in the popup, the portal tab ends signed
   await finishInPopup(context, () => stepUp.getByRole('button', { name: 'Continue with Belgian eID' }).click(), 'hanna-eid');
   await page.getByRole('heading', { name: 'Your recovery codes' }).waitFor();
 
-  expectClean(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await context.close();
 });
 
 test('a requester who cancels at the provider sees a clear error and the factors again, then a new attempt signs her in', async () => {
   await requesterWithTotpAndEid('ivo@example.org', 'ivo-eid');
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { expectedStatuses: EID_WAIT_STATUSES });
   const { page, context } = watched;
   await passwordStep(page, 'ivo@example.org');
 
@@ -205,13 +171,13 @@ test('a requester who cancels at the provider sees a clear error and the factors
   await finishInPopup(context, () => page.getByRole('button', { name: 'Continue with Belgian eID' }).click(), 'ivo-eid');
   await page.getByRole('heading', { name: 'Inbox' }).waitFor();
 
-  expectClean(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await context.close();
 });
 
 test('a signed-in requester links an eID under "My factors" through the popup', async () => {
   await requesterWithTotp('jan@example.org');
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { expectedStatuses: EID_WAIT_STATUSES });
   const { page, context } = watched;
   await passwordStep(page, 'jan@example.org');
   await page.getByRole('button', { name: /^Authenticator app code/ }).click();
@@ -226,13 +192,13 @@ test('a signed-in requester links an eID under "My factors" through the popup', 
   await row.waitFor();
   await expect(row.innerText()).resolves.toContain('active');
 
-  expectClean(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await context.close();
 });
 
 test('a new requester without a factor links her eID on the set-up page (after a cancel), then signs in with it', async () => {
   await newRequester('kim@example.org');
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { expectedStatuses: EID_WAIT_STATUSES });
   const { page, context } = watched;
   await passwordStep(page, 'kim@example.org', 'Set up a second factor');
   await page.getByRole('button', { name: 'Set up an authenticator app' }).waitFor();
@@ -253,13 +219,13 @@ test('a new requester without a factor links her eID on the set-up page (after a
   await row.waitFor();
   await expect(row.innerText()).resolves.toContain('active');
 
-  expectClean(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await context.close();
 });
 
 test('an eID link cancelled in "My factors", or left for another factor or page, leaves no pending factor', async () => {
   await requesterWithTotp('lea@example.org');
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base, { expectedStatuses: EID_WAIT_STATUSES });
   const { page, context } = watched;
   await passwordStep(page, 'lea@example.org');
   await page.getByRole('button', { name: /^Authenticator app code/ }).click();
@@ -293,6 +259,6 @@ test('an eID link cancelled in "My factors", or left for another factor or page,
   await eventually(async () => (await pendingEidFactors()) === 0, 'the eID link of the page she left is removed');
   await another.close();
 
-  expectClean(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await context.close();
 });

@@ -6,14 +6,14 @@
  * Every page visited is checked for accessibility (names, ids, one h1, contrast), the admin pages and the inbox
  * for horizontal scrolling at phone width, and every portal response for the strict CSP; no page logs an error.
  */
-import net from 'node:net';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
-import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { PORTAL_CSP } from '../../functions/portal';
 import type { OutboxMailer } from '../../lib/adapters/mail/outboxMailer';
 import type { OutboxSmsSender } from '../../lib/adapters/sms/outboxSmsSender';
 import { purgeExpired } from '../../lib/domain/retention/purge';
-import { expectAccessible, expectNoHorizontalScroll, expectVisibleFocus, launchChromium, tabTo } from '../helpers/browser';
+import { expectAccessible, expectCleanAndProtected, expectNoHorizontalScroll, expectVisibleFocus, launchChromium, openPortal, tabTo } from '../helpers/browser';
+import { freePort } from '../../lib/adapters/blob/azurite';
 import { buildWorld, putItem, signUpRequester, type World } from '../helpers/deliveries';
 import { api, inviteAndJoin, login, mailedToken, nextTotpCode, PASSWORD, tokenRequest, type Tokens } from '../helpers/identity';
 import { startTestApp, type TestApp } from '../helpers/testApp';
@@ -27,17 +27,6 @@ let doraId: string;
 const NEW_PASSWORD = 'a brand new passphrase for carol';
 const PHONE = '+46701234567';
 
-/** A free loopback port, so the app's public URL can be http://localhost:<port>. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   const port = await freePort();
@@ -56,62 +45,10 @@ afterAll(async () => {
   await app?.close();
 });
 
-interface Watched {
-  readonly context: BrowserContext;
-  readonly page: Page;
-  readonly problems: string[];
-  readonly portalResponses: { url: string; csp: string | null; frameOptions: string | null }[];
-  /** Error answers a step provokes on purpose (a wrong link, a wrong password), by status, each allowed once. */
-  readonly provoked: Map<string, number>;
-}
 
-/**
- * Chromium logs every 4xx answer to fetch() as "Failed to load resource"; the sign-in protocol answers 403
- * mfa_required (and 401 to an old token) by design, so those two are expected. Other statuses are problems unless
- * the test provoked them (provoke()) right before.
- */
-const EXPECTED_PROTOCOL_ANSWER = /Failed to load resource: the server responded with a status of (401|403)/;
-const FAILED_LOAD = /Failed to load resource: the server responded with a status of (\d+)/;
 
-async function openPortal(route = 'sign-in'): Promise<Watched> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  const page = await context.newPage();
-  const problems: string[] = [];
-  const portalResponses: Watched['portalResponses'] = [];
-  const provoked = new Map<string, number>();
-  page.on('console', (message) => {
-    if (message.type() !== 'error' || EXPECTED_PROTOCOL_ANSWER.test(message.text())) return;
-    const status = FAILED_LOAD.exec(message.text())?.[1];
-    if (status && (provoked.get(status) ?? 0) > 0) {
-      provoked.set(status, provoked.get(status)! - 1);
-      return;
-    }
-    problems.push(message.text());
-  });
-  page.on('pageerror', (error) => problems.push(error.message));
-  page.on('response', (response) => {
-    if (new URL(response.url()).pathname.startsWith('/portal')) {
-      portalResponses.push({ url: response.url(), csp: response.headers()['content-security-policy'] ?? null, frameOptions: response.headers()['x-frame-options'] ?? null });
-    }
-  });
-  await page.goto(`${base}/portal/#/${route}`);
-  await page.locator('h1').first().waitFor();
-  return { context, page, problems, portalResponses, provoked };
-}
 
-/** The next answer with `status` is provoked by the test (a wrong token, a wrong password): not a problem. */
-function provoke(watched: Watched, status: number): void {
-  watched.provoked.set(String(status), (watched.provoked.get(String(status)) ?? 0) + 1);
-}
 
-function expectCleanAndProtected(watched: Watched): void {
-  expect(watched.problems).toEqual([]);
-  expect(watched.portalResponses.length).toBeGreaterThanOrEqual(4);
-  for (const response of watched.portalResponses) {
-    expect(response.csp).toBe(PORTAL_CSP);
-    expect(response.frameOptions).toBe('DENY');
-  }
-}
 
 /** Waits for a heading, with the page's text in the failure. */
 async function heading(page: Page, name: string): Promise<void> {
@@ -156,7 +93,7 @@ async function memberRole(email: string): Promise<{ id: string; role: string; st
 }
 
 test('an admin manages members with the keyboard only: invite, change a role, reset factors, disable', async () => {
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base);
   const { page } = watched;
   await expectAccessible(page, 'sign-in');
 
@@ -294,7 +231,7 @@ test('an admin manages members with the keyboard only: invite, change a role, re
     await expectAccessible(page, `${title} (phone)`);
   }
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });
 
@@ -341,7 +278,7 @@ test('a requester signs in with a mailed code, a texted code and a recovery code
   expect(recovery.status).toBe(201);
   const codes = recovery.body.codes as string[];
 
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base);
   const { page } = watched;
   const passwordStep = async () => {
     await page.getByLabel('Email').fill('bob@example.org');
@@ -387,7 +324,7 @@ test('a requester signs in with a mailed code, a texted code and a recovery code
   const factors = await api(app, 'GET', '/v1/me/factors', { token: (await login(app, 'bob@example.org')).access_token });
   for (const id of [mailFactor.body.id, smsFactor.body.id]) expect(factors.body.items.find((factor: any) => factor.id === id).lastUsedAt).not.toBeNull();
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });
 
@@ -396,7 +333,7 @@ test('mail links: accepting an invitation leads to enrollment; a reset password 
   expect((await api(app, 'POST', `/v1/organizations/${world.acme.organizationId}/members`, { token: world.acme.admin.token, body: { email: 'nina@acme.example', role: 'org_member' } })).status).toBe(201);
   const invitation = await mailedToken(app, 'nina@acme.example', 'accept-invite');
 
-  const watched = await openPortal('sign-up');
+  const watched = await openPortal(browser, base, { route: 'sign-up' });
   const { page } = watched;
   await heading(page, 'Create your account');
   await expectAccessible(page, 'sign-up');
@@ -406,7 +343,7 @@ test('mail links: accepting an invitation leads to enrollment; a reset password 
   await heading(page, 'Accept your invitation');
   await expectAccessible(page, 'accept-invite');
   await page.getByLabel('Choose a password').fill(PASSWORD);
-  provoke(watched, 400);
+  watched.provoke(400);
   await page.getByRole('button', { name: 'Accept invitation' }).click();
   await expect(page.getByRole('alert').filter({ hasText: /\S/ }).innerText()).resolves.toMatch(/invalid, expired or already used/);
   await heading(page, 'Accept your invitation');
@@ -431,7 +368,7 @@ test('mail links: accepting an invitation leads to enrollment; a reset password 
   await page.goto(`${base}/portal/#/accept-invite/${invitation}`);
   await heading(page, 'Accept your invitation');
   await page.getByLabel('Choose a password').fill(NEW_PASSWORD);
-  provoke(watched, 400);
+  watched.provoke(400);
   await page.getByRole('button', { name: 'Accept invitation' }).click();
   await expect(page.getByRole('alert').filter({ hasText: /\S/ }).innerText()).resolves.toMatch(/invalid, expired or already used/);
   expect((await passwordGrant('nina@acme.example', NEW_PASSWORD)).status).toBe(400);
@@ -445,7 +382,7 @@ test('mail links: accepting an invitation leads to enrollment; a reset password 
   await heading(page, 'Choose a new password');
   await expectAccessible(page, 'reset-password');
   await page.getByLabel('New password').fill(NEW_PASSWORD);
-  provoke(watched, 400);
+  watched.provoke(400);
   await page.getByRole('button', { name: 'Set password' }).click();
   await expect(page.getByRole('alert').filter({ hasText: /\S/ }).innerText()).resolves.toMatch(/invalid, expired or already used/);
   expect((await passwordGrant('carol@example.org', NEW_PASSWORD)).status).toBe(400);
@@ -474,13 +411,13 @@ test('mail links: accepting an invitation leads to enrollment; a reset password 
   // In the portal too: the old password is refused, the new one leads to the second factor.
   await page.getByLabel('Email').fill('carol@example.org');
   await page.getByLabel('Password').fill(PASSWORD);
-  provoke(watched, 400);
+  watched.provoke(400);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await expect(page.getByRole('alert').filter({ hasText: /\S/ }).innerText()).resolves.toMatch(/\S/);
   await signInWithTotp(page, 'carol@example.org', NEW_PASSWORD);
   await heading(page, 'Inbox');
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });
 
@@ -511,7 +448,7 @@ test('a requester pages through 55 organizations with the keyboard, and keeps a 
   app.clock.set(new Date(released.body.expiresAt));
   expect(await purgeExpired(app.services)).toMatchObject({ deliveriesPurged: 1, itemsShredded: 2 });
 
-  const watched = await openPortal();
+  const watched = await openPortal(browser, base);
   const { page } = watched;
   await signInWithTotp(page, 'ada@example.org');
   await heading(page, 'Inbox');
@@ -595,6 +532,6 @@ test('a requester pages through 55 organizations with the keyboard, and keeps a 
   expect(names).toEqual(expect.arrayContaining(['Acme Insurance', 'Globex Bank', 'Paging Org 01', 'Paging Org 53']));
   await expectAccessible(page, 'organizations, all shown');
 
-  expectCleanAndProtected(watched);
+  expectCleanAndProtected(watched, PORTAL_CSP);
   await watched.context.close();
 });

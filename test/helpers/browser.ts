@@ -1,4 +1,4 @@
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 
 /** Debian's Chromium (or CHROMIUM_PATH), headless, with nothing that phones home. */
 export function launchChromium(): Promise<Browser> {
@@ -204,4 +204,82 @@ export function focusIndicatorProblem(): string | null {
 export async function expectVisibleFocus(page: Page, where: string): Promise<void> {
   const problem = await page.evaluate(focusIndicatorProblem);
   if (problem) throw new Error(`${where}: ${problem}`);
+}
+
+/** A portal tab under watch: its console and script errors, and every portal response's protective headers. */
+export interface WatchedPortal {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly problems: string[];
+  readonly portalResponses: { url: string; csp: string | null; frameOptions: string | null }[];
+  /** The next API answer with `status` is provoked by the test (a wrong link, a wrong password): not a problem. */
+  provoke(status: number): void;
+}
+
+export interface OpenPortalOptions {
+  /** The route to open (default sign-in). */
+  readonly route?: string;
+  /**
+   * Statuses the portal meets by design. Chromium logs every 4xx answer to fetch() as "Failed to load resource";
+   * the sign-in protocol answers 403 mfa_required and 401 to an old token (the default), the eID waits see 400
+   * authorization_pending and 409 eid_pending. Any other logged error is a problem unless provoked.
+   */
+  readonly expectedStatuses?: readonly number[];
+  readonly acceptDownloads?: boolean;
+}
+
+const FAILED_LOAD = /Failed to load resource: the server responded with a status of (\d+)/;
+
+/**
+ * Opens the portal at `base` in a fresh context and watches it, and the popups it opens (the eID hand-off ends
+ * on a portal page in one): script errors anywhere, console errors in the main tab, and the CSP and frame options
+ * of every portal response.
+ */
+export async function openPortal(browser: Browser, base: string, options: OpenPortalOptions = {}): Promise<WatchedPortal> {
+  const expected = new Set((options.expectedStatuses ?? [401, 403]).map(String));
+  const context = await browser.newContext({ acceptDownloads: options.acceptDownloads ?? false, viewport: { width: 1200, height: 800 } });
+  const problems: string[] = [];
+  const portalResponses: WatchedPortal['portalResponses'] = [];
+  const provoked = new Map<string, number>();
+  const watch = (page: Page) => {
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('response', (response) => {
+      if (response.url().startsWith(`${base}/portal`)) {
+        portalResponses.push({ url: response.url(), csp: response.headers()['content-security-policy'] ?? null, frameOptions: response.headers()['x-frame-options'] ?? null });
+      }
+    });
+  };
+  const page = await context.newPage();
+  watch(page);
+  context.on('page', (popup) => {
+    if (popup !== page) watch(popup);
+  });
+  page.on('console', (message) => {
+    if (message.type() !== 'error') return;
+    const status = FAILED_LOAD.exec(message.text())?.[1];
+    if (status && expected.has(status)) return;
+    if (status && (provoked.get(status) ?? 0) > 0) {
+      provoked.set(status, provoked.get(status)! - 1);
+      return;
+    }
+    problems.push(message.text());
+  });
+  await page.goto(`${base}/portal/#/${options.route ?? 'sign-in'}`);
+  await page.locator('h1').first().waitFor();
+  return {
+    context,
+    page,
+    problems,
+    portalResponses,
+    provoke: (status) => void provoked.set(String(status), (provoked.get(String(status)) ?? 0) + 1),
+  };
+}
+
+/** No errors, and every portal response carried the strict CSP and refused framing. */
+export function expectCleanAndProtected(watched: WatchedPortal, csp: string): void {
+  expect(watched.problems).toEqual([]);
+  expect(watched.portalResponses.length).toBeGreaterThan(0);
+  for (const response of watched.portalResponses) expect({ url: response.url, csp: response.csp, frameOptions: response.frameOptions }).toEqual({ url: response.url, csp, frameOptions: 'DENY' });
+  expect(csp).toContain("frame-ancestors 'none'");
+  expect(csp).not.toMatch(/unsafe-(inline|eval)/);
 }
