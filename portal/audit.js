@@ -60,6 +60,8 @@ export async function auditPage() {
 
   async function load() {
     error.textContent = '';
+    // The old rows go at once: a table still showing the previous filter's events would mislead.
+    slot.replaceChildren(h('p', {}, 'Loading events…'));
     try {
       // Ids in events become member emails and key names where this admin can list them.
       const [emails, keys] = await Promise.all([

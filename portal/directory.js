@@ -1,6 +1,6 @@
 // Requesters: the organization directory, opening a request with consent, my requests.
 import * as client from './api.js';
-import { errorBox, field, go, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
+import { errorBox, field, go, h, page, pagedTable, pageQuery, say, showError, submitting, when } from './dom.js';
 import { consentReceipt } from './receipts.js';
 
 export const CATEGORIES = {
@@ -44,21 +44,15 @@ export async function openRequestPage(organizationId) {
   const form = h(
     'form',
     {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        error.textContent = '';
-        try {
-          const categories = boxes.filter((one) => one.box.checked).map((one) => one.box.value);
-          if (categories.length === 0) throw new Error('Choose at least one data category.');
-          const body = { organizationId, purpose: purpose.input.value.trim(), categories };
-          if (message.input.value.trim()) body.message = message.input.value.trim();
-          await client.api('POST', '/v1/requests', { body });
-          say('Request opened: the organization has your consent to deliver the data.');
-          go('my-requests');
-        } catch (failure) {
-          showError(error, failure);
-        }
-      },
+      onsubmit: submitting(error, async () => {
+        const categories = boxes.filter((one) => one.box.checked).map((one) => one.box.value);
+        if (categories.length === 0) throw new Error('Choose at least one data category.');
+        const body = { organizationId, purpose: purpose.input.value.trim(), categories };
+        if (message.input.value.trim()) body.message = message.input.value.trim();
+        await client.api('POST', '/v1/requests', { body });
+        say('Request opened: the organization has your consent to deliver the data.');
+        go('my-requests');
+      }),
     },
     purpose.label,
     h('fieldset', {}, h('legend', {}, 'Data categories'), boxes.map((one) => one.label)),

@@ -47,6 +47,26 @@ export function showError(box, error) {
   box.textContent = error && error.message ? error.message : String(error);
 }
 
+/**
+ * A form's submit handler: runs `action` with the form's submit buttons disabled meanwhile (no double submits) and
+ * shows a failure in `error`, which it clears before each try.
+ */
+export function submitting(error, action) {
+  return async (event) => {
+    event.preventDefault();
+    const buttons = Array.from(event.currentTarget.querySelectorAll('button[type="submit"]'));
+    error.textContent = '';
+    for (const button of buttons) button.disabled = true;
+    try {
+      await action();
+    } catch (failure) {
+      showError(error, failure);
+    } finally {
+      for (const button of buttons) button.disabled = false;
+    }
+  };
+}
+
 export function say(message) {
   statusBox.textContent = message;
 }

@@ -1,6 +1,6 @@
 // Organization admins: API keys.
 import * as client from './api.js';
-import { errorBox, field, h, nextId, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
+import { errorBox, field, h, nextId, page, pagedTable, pageQuery, say, showError, submitting, when } from './dom.js';
 import { me } from './session.js';
 
 export async function keysPage() {
@@ -16,21 +16,12 @@ export async function keysPage() {
     'form',
     {
       class: 'inline',
-      onsubmit: async (event) => {
-        event.preventDefault();
-        error.textContent = '';
-        createButton.disabled = true;
-        try {
-          const key = await client.api('POST', base, { body: { name: name.input.value.trim() } });
-          name.input.value = '';
-          showSecret(key, `API key "${key.name}" created`);
-          await load();
-        } catch (failure) {
-          showError(error, failure);
-        } finally {
-          createButton.disabled = false;
-        }
-      },
+      onsubmit: submitting(error, async () => {
+        const key = await client.api('POST', base, { body: { name: name.input.value.trim() } });
+        name.input.value = '';
+        showSecret(key, `API key "${key.name}" created`);
+        await load();
+      }),
     },
     name.label,
     createButton,

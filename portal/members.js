@@ -1,6 +1,6 @@
 // Organization admins: members.
 import * as client from './api.js';
-import { errorBox, field, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
+import { errorBox, field, h, page, pagedTable, pageQuery, say, showError, submitting, when } from './dom.js';
 import { me } from './session.js';
 
 export const ROLE_NAMES = { org_admin: 'Admin', org_member: 'Member' };
@@ -15,18 +15,12 @@ export async function membersPage() {
     'form',
     {
       class: 'inline',
-      onsubmit: async (event) => {
-        event.preventDefault();
-        error.textContent = '';
-        try {
-          await client.api('POST', base, { body: { email: email.input.value.trim(), role: role.value } });
-          say(`Invitation sent to ${email.input.value.trim()}.`);
-          email.input.value = '';
-          await load();
-        } catch (failure) {
-          showError(error, failure);
-        }
-      },
+      onsubmit: submitting(error, async () => {
+        await client.api('POST', base, { body: { email: email.input.value.trim(), role: role.value } });
+        say(`Invitation sent to ${email.input.value.trim()}.`);
+        email.input.value = '';
+        await load();
+      }),
     },
     email.label,
     h('label', {}, h('span', {}, 'Role'), role),

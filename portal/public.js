@@ -1,6 +1,6 @@
 // Pages reached from mail links, and sign-up.
 import * as client from './api.js';
-import { errorBox, field, go, h, page, say, showError } from './dom.js';
+import { errorBox, field, go, h, page, say, submitting } from './dom.js';
 
 export function tokenForm(title, intro, fields, buttonText, action) {
   const error = errorBox();
@@ -8,18 +8,7 @@ export function tokenForm(title, intro, fields, buttonText, action) {
   const form = h(
     'form',
     {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        error.textContent = '';
-        submit.disabled = true;
-        try {
-          await action();
-        } catch (failure) {
-          showError(error, failure);
-        } finally {
-          submit.disabled = false;
-        }
-      },
+      onsubmit: submitting(error, action),
     },
     fields.map((one) => one.label),
     submit,

@@ -1,6 +1,6 @@
 // Organizations: requests, assigning them, preparing and submitting a delivery.
 import * as client from './api.js';
-import { bytes, errorBox, field, h, page, pagedTable, pageQuery, say, showError, when } from './dom.js';
+import { bytes, errorBox, field, h, page, pagedTable, pageQuery, say, showError, submitting, when } from './dom.js';
 import { me } from './session.js';
 
 export async function requestsPage() {
@@ -99,20 +99,12 @@ export function deliverPage(requestId) {
   const form = h(
     'form',
     {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        error.textContent = '';
-        createButton.disabled = true;
-        try {
-          const chosen = title.input.value.trim();
-          const created = await client.api('POST', `/v1/requests/${encodeURIComponent(requestId)}/deliveries`, { body: { title: chosen } });
-          form.remove();
-          uploadStep({ id: created.id, title: created.title || chosen });
-        } catch (failure) {
-          showError(error, failure);
-          createButton.disabled = false;
-        }
-      },
+      onsubmit: submitting(error, async () => {
+        const chosen = title.input.value.trim();
+        const created = await client.api('POST', `/v1/requests/${encodeURIComponent(requestId)}/deliveries`, { body: { title: chosen } });
+        form.remove();
+        uploadStep({ id: created.id, title: created.title || chosen });
+      }),
     },
     title.label,
     createButton,
@@ -127,28 +119,19 @@ export function deliverPage(requestId) {
     const uploadForm = h(
       'form',
       {
-        onsubmit: async (event) => {
-          event.preventDefault();
-          error.textContent = '';
-          uploadButton.disabled = true;
-          try {
-            if (files.files.length === 0) throw new Error('Choose at least one file.');
-            for (const file of files.files) {
-              const progress = h('progress', { max: Math.max(file.size, 1), value: 0, 'aria-label': `Upload progress of ${file.name}` });
-              const entry = h('li', {}, `${file.name} (${bytes(file.size)}) `, progress);
-              list.append(entry);
-              await uploadFile(delivery.id, file, progress);
-              entry.append(' uploaded');
-            }
-            files.value = '';
-            submitButton.disabled = false;
-            say('Files uploaded.');
-          } catch (failure) {
-            showError(error, failure);
-          } finally {
-            uploadButton.disabled = false;
+        onsubmit: submitting(error, async () => {
+          if (files.files.length === 0) throw new Error('Choose at least one file.');
+          for (const file of files.files) {
+            const progress = h('progress', { max: Math.max(file.size, 1), value: 0, 'aria-label': `Upload progress of ${file.name}` });
+            const entry = h('li', {}, `${file.name} (${bytes(file.size)}) `, progress);
+            list.append(entry);
+            await uploadFile(delivery.id, file, progress);
+            entry.append(' uploaded');
           }
-        },
+          files.value = '';
+          submitButton.disabled = false;
+          say('Files uploaded.');
+        }),
       },
       h('label', {}, h('span', {}, 'Files'), files),
       uploadButton,

@@ -1,6 +1,6 @@
 // Signing in: password, then a second factor (or forced enrollment); the step-up dialog reuses the factor choice.
 import * as client from './api.js';
-import { errorBox, field, h, page, say, showError } from './dom.js';
+import { errorBox, field, h, page, say, showError, submitting } from './dom.js';
 import { eidErrorText, eidHandOff, linkEid } from './eid.js';
 import { finishSignIn } from './session.js';
 import { authenticate, register, supported as passkeysSupported } from './webauthn.js';
@@ -20,25 +20,16 @@ export function signInPage() {
   const form = h(
     'form',
     {
-      onsubmit: async (event) => {
-        event.preventDefault();
-        error.textContent = '';
-        submit.disabled = true;
-        try {
-          const credentials = { username: email.input.value.trim(), password: password.input.value };
-          if (scopeSelect) credentials.scope = scopeSelect.value;
-          await passwordStep(credentials, (scopes) => {
-            scopeSelect = h('select', { name: 'scope' }, scopes.map((scope) => h('option', { value: scope }, SCOPE_LABELS[scope] || `Organization ${scope.slice(4)}`)));
-            scopeSlot.replaceChildren(h('label', {}, h('span', {}, 'Sign in as'), scopeSelect));
-            error.textContent = 'This account has several roles: choose one, then sign in.';
-            scopeSelect.focus();
-          });
-        } catch (failure) {
-          showError(error, failure);
-        } finally {
-          submit.disabled = false;
-        }
-      },
+      onsubmit: submitting(error, async () => {
+        const credentials = { username: email.input.value.trim(), password: password.input.value };
+        if (scopeSelect) credentials.scope = scopeSelect.value;
+        await passwordStep(credentials, (scopes) => {
+          scopeSelect = h('select', { name: 'scope' }, scopes.map((scope) => h('option', { value: scope }, SCOPE_LABELS[scope] || `Organization ${scope.slice(4)}`)));
+          scopeSlot.replaceChildren(h('label', {}, h('span', {}, 'Sign in as'), scopeSelect));
+          error.textContent = 'This account has several roles: choose one, then sign in.';
+          scopeSelect.focus();
+        });
+      }),
     },
     email.label,
     password.label,
@@ -111,18 +102,9 @@ export function chooseFactor(container, challenge) {
       const form = h(
         'form',
         {
-          onsubmit: async (event) => {
-            event.preventDefault();
-            error.textContent = '';
-            submit.disabled = true;
-            try {
-              await grant(factor, { code: code.input.value.trim() });
-            } catch (failure) {
-              showError(error, failure);
-            } finally {
-              submit.disabled = false;
-            }
-          },
+          onsubmit: submitting(error, async () => {
+            await grant(factor, { code: code.input.value.trim() });
+          }),
         },
         h('p', {}, prompt),
         code.label,
@@ -256,20 +238,14 @@ export async function enrollTotp(token, slot, error, done) {
     const form = h(
       'form',
       {
-        onsubmit: async (event) => {
-          event.preventDefault();
-          error.textContent = '';
-          try {
-            const path = `/v1/me/factors/${encodeURIComponent(created.id)}/verify`;
-            const body = { code: code.input.value.trim() };
-            if (token) await client.withToken(token, 'POST', path, body);
-            else await client.api('POST', path, { body });
-            say('Authenticator app added.');
-            await done();
-          } catch (failure) {
-            showError(error, failure);
-          }
-        },
+        onsubmit: submitting(error, async () => {
+          const path = `/v1/me/factors/${encodeURIComponent(created.id)}/verify`;
+          const body = { code: code.input.value.trim() };
+          if (token) await client.withToken(token, 'POST', path, body);
+          else await client.api('POST', path, { body });
+          say('Authenticator app added.');
+          await done();
+        }),
       },
       h('p', {}, 'Scan the QR code with your authenticator app, or type the key, then enter the code it shows.'),
       h('img', { class: 'qr', src: created.qrCode, alt: 'QR code for your authenticator app' }),
