@@ -94,6 +94,31 @@ export const commands: Record<string, Command> = {
       });
     },
   },
+  'rotate-eid-keys': {
+    summary:
+      'Create new eID encryption keys (EC and RSA, for encrypted UserInfo); the previous ones stay published at ' +
+      '/.well-known/eid-jwks.json and keep decrypting for 7 days, while providers refresh their cached copy. ' +
+      '--compromised unpublishes and stops using every older key at once',
+    options: { compromised: { type: 'boolean' } },
+    async run(config, options) {
+      const compromised = options.compromised === true;
+      return withServices(config, async (services) => {
+        const { EidEncryptionKeys } = await import('../domain/eid/encryptionKeys');
+        const { kids, previousKids, previousUsableUntil } = await new EidEncryptionKeys(services).rotate({ compromised });
+        const until = previousUsableUntil?.toISOString() ?? null;
+        const previous =
+          previousKids.length === 0
+            ? 'Previous eID encryption keys: none'
+            : compromised
+              ? `Previous eID encryption keys: ${previousKids.join(', ')} (unpublished with every older key; answers encrypted to them fail)`
+              : `Previous eID encryption keys: ${previousKids.join(', ')} (published and decrypting until ${until})`;
+        return {
+          text: [`New eID encryption keys: ${kids.join(', ')}`, previous, 'Running instances switch within 30 s.'].join('\n'),
+          json: { kids, previousKids, previousUsableUntil: until, compromised },
+        };
+      });
+    },
+  },
   'resign-receipts': {
     summary:
       'Re-sign, with the current signing key, every stored consent and deletion receipt signed by a key no longer ' +

@@ -17,7 +17,7 @@ import { signingKeysMigration } from '../../domain/tokens/schema';
 import { requestsMigration } from '../../domain/requests/schema';
 import { deliveriesMigration, deliveryItemBlobIndexMigration } from '../../domain/deliveries/schema';
 import { mfaMigration } from '../../domain/mfa/schema';
-import { eidMigration } from '../../domain/eid/schema';
+import { eidKeyRotationMigration, eidMigration } from '../../domain/eid/schema';
 
 export interface Migration {
   readonly version: number;
@@ -37,6 +37,7 @@ export const MIGRATIONS: readonly Migration[] = [
   mfaMigration,
   eidMigration,
   deliveryItemBlobIndexMigration,
+  eidKeyRotationMigration,
 ];
 
 function foundation(): Migration {

@@ -11,7 +11,9 @@
  *     algorithm pinned by the provider's settings;
  *   - UserInfo in the configured form: JSON, a signed JWT (signature verified against the JWKS), or a signed JWT
  *     encrypted to our key (decrypted with /.well-known/eid-jwks.json's private half, then verified). An answer in
- *     any other form is refused, and its `sub` must equal the ID token's.
+ *     any other form is refused, and its `sub` must equal the ID token's. openid-client binds decryption keys to a
+ *     Configuration once, so an encrypting provider gets a new Configuration (from the metadata discovered once)
+ *     whenever the set of usable keys changes: a rotation, or a retired key's grace ending.
  *
  * Plain http is allowed (openid-client's allowInsecureRequests) only for loopback issuers, which the settings
  * already confine to localhost, 127.0.0.1 and [::1]. Time checks on provider tokens use the system clock: they are
@@ -67,8 +69,16 @@ export interface EidAnswer {
   readonly userinfo: Readonly<Record<string, unknown>>;
 }
 
+/** What a provider's Configuration is built from: discovered once per process, reused for every key set. */
+interface Discovered {
+  readonly base: Configuration;
+  readonly build: () => Configuration;
+}
+
 export class EidClients {
-  private readonly configurations = new Map<string, Promise<Configuration>>();
+  private readonly discovered = new Map<string, Promise<Discovered>>();
+  /** Per encrypting provider: the Configuration holding the decryption keys usable when it was built. */
+  private readonly decrypting = new Map<string, { readonly keySet: string; readonly configuration: Configuration }>();
 
   constructor(private readonly deps: { readonly config: Config; readonly encryptionKeys: EidEncryptionKeys }) {}
 
@@ -115,21 +125,39 @@ export class EidClients {
     return { subject: claims.sub, acr: typeof claims.acr === 'string' ? claims.acr : null, amr, userinfo };
   }
 
-  private configuration(provider: EidProviderConfig): Promise<Configuration> {
-    let configuration = this.configurations.get(provider.id);
-    if (!configuration) {
-      const discovering = this.discover(provider);
-      configuration = discovering;
-      this.configurations.set(provider.id, discovering);
-      // A provider that was down must be retried on the next flow, not remembered as down.
-      discovering.catch(() => {
-        if (this.configurations.get(provider.id) === discovering) this.configurations.delete(provider.id);
-      });
-    }
+  private async configuration(provider: EidProviderConfig): Promise<Configuration> {
+    const discovered = await this.discovery(provider);
+    if (provider.userinfo !== 'encrypted-jwt') return discovered.base;
+    // The usable keys change with a rotation (here or, within the refresh interval, on another instance) and when a
+    // retired key's grace ends; enableDecryptingResponses takes them once per Configuration.
+    const keys = await this.deps.encryptionKeys.decryptionKeys();
+    const keySet = keys.map((key) => `${key.kid}/${key.alg}`).join(' ');
+    const cached = this.decrypting.get(provider.id);
+    if (cached?.keySet === keySet) return cached.configuration;
+    const configuration = discovered.build();
+    // The provider's own JWKS, as last fetched, carries over: a new key set of ours is no reason to fetch it again.
+    const providerJwks = cached ? openidClient().getJwksCache(cached.configuration) : undefined;
+    if (providerJwks) openidClient().setJwksCache(configuration, providerJwks);
+    openidClient().enableDecryptingResponses(configuration, ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512'], ...keys);
+    this.decrypting.set(provider.id, { keySet, configuration });
     return configuration;
   }
 
-  private async discover(provider: EidProviderConfig): Promise<Configuration> {
+  private discovery(provider: EidProviderConfig): Promise<Discovered> {
+    let discovered = this.discovered.get(provider.id);
+    if (!discovered) {
+      const discovering = this.discover(provider);
+      discovered = discovering;
+      this.discovered.set(provider.id, discovering);
+      // A provider that was down must be retried on the next flow, not remembered as down.
+      discovering.catch(() => {
+        if (this.discovered.get(provider.id) === discovering) this.discovered.delete(provider.id);
+      });
+    }
+    return discovered;
+  }
+
+  private async discover(provider: EidProviderConfig): Promise<Discovered> {
     const client = openidClient();
     const metadata: Partial<import('openid-client').ClientMetadata> = {
       id_token_signed_response_alg: provider.idTokenSigningAlg,
@@ -152,11 +180,15 @@ export class EidClients {
     });
     userinfoEndpoint = configuration.serverMetadata().userinfo_endpoint ?? null;
     if (userinfoEndpoint === null) throw new Error(`The eID provider ${provider.id} publishes no userinfo_endpoint`);
-    if (provider.userinfo === 'encrypted-jwt') {
-      const keys = await this.deps.encryptionKeys.decryptionKeys();
-      client.enableDecryptingResponses(configuration, ['A128GCM', 'A192GCM', 'A256GCM', 'A128CBC-HS256', 'A192CBC-HS384', 'A256CBC-HS512'], ...keys);
-    }
-    return configuration;
+    // The same client, settings and discovered metadata, without another discovery request.
+    const build = (): Configuration => {
+      const built = new client.Configuration(configuration.serverMetadata(), provider.clientId, metadata, authentication);
+      built[client.customFetch] = fetchChecked;
+      built.timeout = PROVIDER_TIMEOUT_IN_SECONDS;
+      for (const extension of execute) extension(built);
+      return built;
+    };
+    return { base: configuration, build };
   }
 }
 

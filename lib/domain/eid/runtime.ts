@@ -1,7 +1,8 @@
 /**
- * The per-process state of the eID feature, built once per Services on first use: the encryption keys (one master-key
- * unwrap per process) and the openid-client configurations (one discovery per provider per process). Kept beside
- * Services rather than in it, so processes that never see an eID request never build it.
+ * The per-process state of the eID feature, built once per Services on first use: the encryption keys (re-read at most
+ * every 30 s; one master-key unwrap per process, then one per rotation) and the openid-client configurations (one
+ * discovery per provider per process; rebuilt from it when the usable decryption keys change). Kept beside Services
+ * rather than in it, so processes that never see an eID request never build it.
  */
 import type { Services } from '../../app/services';
 import { errors } from '../../errors';

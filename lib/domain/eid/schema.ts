@@ -80,3 +80,17 @@ export const eidMigration: Migration = {
     `ALTER TABLE sessions ADD acr ${d.varchar(400)} NULL`,
   ],
 };
+
+/**
+ * Rotation of the eID encryption keys (migration 11): `publish_until`, when a retired key leaves
+ * /.well-known/eid-jwks.json and stops opening UserInfo answers (retired_at + the grace, or the rotation time for a
+ * compromised key). A key with retired_at NULL is current; a retired key without publish_until is not used.
+ */
+export const eidKeyRotationMigration: Migration = {
+  version: 11,
+  name: 'eid_encryption_keys_rotation',
+  up: (d) => [
+    // SQLite and SQL Server both take ALTER TABLE … ADD <column> (COLUMN is optional in SQLite).
+    `ALTER TABLE eid_encryption_keys ADD publish_until ${d.bigint} NULL`,
+  ],
+};
