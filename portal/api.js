@@ -16,7 +16,10 @@ export class ApiError extends Error {
 
 function describe(status, body) {
   if (body && typeof body === 'object') {
-    return body.detail || body.error_description || body.title || body.error || `The server answered ${status}`;
+    const text = body.detail || body.error_description || body.title || body.error || `The server answered ${status}`;
+    // A validation problem names its fields: say which, so the person knows what to fix.
+    const fields = Array.isArray(body.errors) ? body.errors.filter((one) => one && one.path).map((one) => `${one.path}: ${one.message}`) : [];
+    return fields.length ? `${text} (${fields.join('; ')})` : text;
   }
   return `The server answered ${status}`;
 }

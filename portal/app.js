@@ -7,6 +7,7 @@ import { eidResultPage } from './eid.js';
 import { factorsPage } from './factors.js';
 import { deliveryPage, inboxPage } from './inbox.js';
 import { keysPage } from './keys.js';
+import { platformPage } from './platform.js';
 import { membersPage } from './members.js';
 import { acceptInvitePage, forgotPasswordPage, resetPasswordPage, signUpPage, verifyEmailPage } from './public.js';
 import { deliverPage, requestsPage } from './requests.js';
@@ -36,6 +37,7 @@ const ROUTES = [
   { pattern: /^organizations$/, render: organizationsPage, roles: ['requester'] },
   { pattern: /^organizations\/([A-Za-z0-9_-]+)\/request$/, render: openRequestPage, roles: ['requester'] },
   { pattern: /^my-requests$/, render: myRequestsPage, roles: ['requester'] },
+  { pattern: /^platform$/, render: platformPage, roles: ['operator'] },
   { pattern: /^factors$/, render: factorsPage },
 ];
 
@@ -45,6 +47,7 @@ function renderNav() {
   if (me) {
     if (me.role === 'org_admin') links.push(link('keys', 'API keys'), link('members', 'Members'), link('requests', 'Requests'), link('audit', 'Audit log'));
     if (me.role === 'org_member') links.push(link('requests', 'My requests'));
+    if (me.role === 'operator') links.push(link('platform', 'Organizations'));
     if (me.role === 'requester') {
       links.push(link('inbox', 'Inbox'), link('my-requests', 'My requests'), link('organizations', 'Organizations'), link('access', 'Who accessed my data'));
     }

@@ -15,6 +15,7 @@ export function homeRoute() {
   if (me.role === 'requester') return 'inbox';
   if (me.role === 'org_admin') return 'keys';
   if (me.role === 'org_member') return 'requests';
+  if (me.role === 'operator') return 'platform';
   return 'factors';
 }
 
