@@ -20,4 +20,8 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = Object.freeze(
   'Cross-Origin-Resource-Policy': 'same-origin',
   'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
   'Cache-Control': 'no-store',
+  // HTTPS only from the first visit on (browsers ignore it over plain http, so the local host is unaffected).
+  'Strict-Transport-Security': 'max-age=31536000',
+  // Nothing here needs a camera, a microphone, the location, payments or USB devices.
+  'Permissions-Policy': 'camera=(), microphone=(), geolocation=(), payment=(), usb=()',
 });

@@ -30,6 +30,8 @@ test('every portal asset is served with its type, the strict CSP and the usual h
     expect(response.headers.get('content-security-policy')).toBe(PORTAL_CSP);
     expect(response.headers.get('x-frame-options')).toBe('DENY');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(response.headers.get('strict-transport-security')).toBe('max-age=31536000');
+    expect(response.headers.get('permissions-policy')).toBe('camera=(), microphone=(), geolocation=(), payment=(), usb=()');
     expect(response.headers.get('referrer-policy')).toBe('no-referrer');
     const body = await response.text();
     expect(body).toBe(fs.readFileSync(path.join(ROOT, 'portal', asset || 'index.html'), 'utf8'));
