@@ -9,6 +9,7 @@ export const definition = defineRoute({
   auth: { roles: ['requester', 'org_admin', 'org_member', 'service'] },
   openapi: {
     summary: 'One request you may see',
+    description: "Showing an organization a requester's verified identity is recorded in the requester's audit log (identity.viewed, once per viewer and requester per hour).",
     tags: ['requests'],
     responses: {
       200: { description: 'The request', schema: 'Request' },

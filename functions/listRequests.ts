@@ -14,7 +14,8 @@ export const definition = defineRoute({
     summary: 'The requests you may see, newest first',
     description:
       'A requester sees the requests they opened; an org admin those to their organization; a member only those assigned to them ' +
-      '(a new member sees none); a service principal only those assigned to it.',
+      '(a new member sees none); a service principal only those assigned to it. ' +
+      "Showing an organization a requester's verified identity is recorded in the requester's audit log (identity.viewed, once per viewer and requester per hour).",
     tags: ['requests'],
     query: [
       { name: 'status', description: 'Only requests in this state', schema: { type: 'string', enum: ['open', 'declined', 'withdrawn'] } },

@@ -34,6 +34,7 @@ const ACTIONS = {
   'mfa.recovery_codes.created': 'Recovery codes created',
   'mfa.factors.reset': 'Second factors reset',
   'eid.identity.verified': 'Identity confirmed with eID',
+  'identity.viewed': 'Your verified identity was seen',
 };
 
 export function actionText(action) {

@@ -74,6 +74,7 @@ export const AUDIT_ACTIONS = [
   'mfa.recovery_codes.created',
   'mfa.factors.reset',
   'eid.identity.verified',
+  'identity.viewed',
 ] as const;
 
 export type KnownAuditAction = (typeof AUDIT_ACTIONS)[number];

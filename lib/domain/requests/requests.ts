@@ -29,6 +29,7 @@ import { appendAudit, orgChain, requesterChain, type AuditAction } from '../audi
 import { getOrganization } from '../organizations/organizations';
 import { limitClause, toPage, type Page } from '../paging';
 import type { CategoryCode } from './categories';
+import { recordIdentityViews } from './identityViews';
 import { jwksUri, readConsentReceipt, signConsentReceipt, type ConsentFacts, type ConsentReceiptPayload } from './consentReceipt';
 import { verifiedIdentityView, type VerifiedIdentityView } from '../eid/identities';
 
@@ -174,6 +175,7 @@ export async function listRequests(
     sql(`${SELECT_REQUEST} WHERE ${conditions.join(' AND ')} ORDER BY r.created_at DESC, r.id DESC${limitClause(services.store.dialect)}`, params),
   );
   const cipher = await services.keyHierarchy.columnCipher();
+  await recordIdentityViews(services, principal, rows.slice(0, page.limit));
   return toPage(
     rows.map((row) => toView(cipher, row)),
     page.limit,
@@ -183,7 +185,9 @@ export async function listRequests(
 
 export async function getRequest(services: Services, principal: Principal, id: string): Promise<RequestView> {
   const row = await requireVisible(services.store, principal, id);
-  return toView(await services.keyHierarchy.columnCipher(), row);
+  const view = toView(await services.keyHierarchy.columnCipher(), row);
+  await recordIdentityViews(services, principal, [row]);
+  return view;
 }
 
 /**
