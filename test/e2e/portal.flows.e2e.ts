@@ -6,6 +6,7 @@
  * Every page visited is checked for accessibility (names, ids, one h1, contrast), the admin pages and the inbox
  * for horizontal scrolling at phone width, and every portal response for the strict CSP; no page logs an error.
  */
+import fs from 'node:fs';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { PORTAL_CSP } from '../../functions/portal';
@@ -421,6 +422,89 @@ test('mail links: accepting an invitation leads to enrollment; a reset password 
   await watched.context.close();
 });
 
+/** Signs in with the keyboard alone: the email field has focus; Tab, Enter; Tab to the authenticator, Enter, code, Enter. */
+async function keyboardSignIn(page: Page, email: string): Promise<void> {
+  await page.keyboard.type(email);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(PASSWORD);
+  await page.keyboard.press('Enter');
+  await heading(page, 'Second factor');
+  await keyTo(page, page.getByRole('button', { name: /^Authenticator app code/ }));
+  await page.keyboard.press('Enter');
+  await page.getByLabel('Code').waitFor();
+  await page.keyboard.type(nextTotpCode(app, email));
+  await page.keyboard.press('Enter');
+}
+
+test('keyboard alone: a requester opens a request with consent, a member uploads and submits the delivery, the requester downloads it', async () => {
+  for (const who of [world.acme.admin, world.mia, world.ada]) await who.refresh();
+  const purpose = 'Keyboard-only request';
+  const content = Buffer.concat([Buffer.from('keyboard,only\n'), Buffer.alloc(120_000, 66)]);
+
+  // Ada: the directory, the organization's form, two categories and the consent checked with Space, Enter to send.
+  const requester = await openPortal(browser, base, { acceptDownloads: true });
+  await keyboardSignIn(requester.page, 'ada@example.org');
+  await heading(requester.page, 'Inbox');
+  await keyTo(requester.page, requester.page.getByRole('link', { name: 'Organizations', exact: true }), { backwards: true });
+  await requester.page.keyboard.press('Enter');
+  await heading(requester.page, 'Organizations');
+  await keyTo(requester.page, requester.page.getByRole('link', { name: 'Ask Acme Insurance for my data' }));
+  await requester.page.keyboard.press('Enter');
+  await heading(requester.page, 'Ask for my data');
+  // The form opens with the purpose field focused.
+  expect(await requester.page.getByLabel('Purpose').evaluate((input) => input === document.activeElement)).toBe(true);
+  await requester.page.keyboard.type(purpose);
+  for (const box of ['Contact details', 'Financial', 'I consent to this organization delivering this data to me through Connectid.']) {
+    await keyTo(requester.page, requester.page.getByLabel(box));
+    await requester.page.keyboard.press('Space');
+    expect(await requester.page.getByLabel(box).isChecked()).toBe(true);
+  }
+  await keyTo(requester.page, requester.page.getByRole('button', { name: 'Open request' }));
+  await requester.page.keyboard.press('Enter');
+  await heading(requester.page, 'My requests');
+  const requests = await api(app, 'GET', '/v1/requests', { token: world.ada.token });
+  const opened = requests.body.items.find((request: { purpose: string }) => request.purpose === purpose);
+  expect(opened).toMatchObject({ status: 'open', categories: ['contact', 'financial'] });
+  expect((await api(app, 'POST', `/v1/requests/${opened.id}/assign`, { token: world.acme.admin.token, body: { assigneeId: world.mia.id } })).status).toBe(200);
+
+  // Mia: the request, a draft, the file chosen from the file input with Space, uploaded and submitted with Enter.
+  const member = await openPortal(browser, base);
+  await keyboardSignIn(member.page, 'mia@acme.example');
+  await heading(member.page, 'Requests assigned to me');
+  await keyTo(member.page, member.page.getByRole('link', { name: `Prepare a delivery for "${purpose}"` }));
+  await member.page.keyboard.press('Enter');
+  await heading(member.page, 'Prepare a delivery');
+  await keyTo(member.page, member.page.getByLabel('Title of the delivery'));
+  await member.page.keyboard.press('Control+A');
+  await member.page.keyboard.type('Keyboard delivery');
+  await member.page.keyboard.press('Enter');
+  await heading(member.page, 'Files of "Keyboard delivery"');
+  const [chooser] = await Promise.all([member.page.waitForEvent('filechooser'), member.page.keyboard.press('Space')]);
+  await chooser.setFiles({ name: 'keyboard.csv', mimeType: 'text/csv', buffer: content });
+  await keyTo(member.page, member.page.getByRole('button', { name: 'Upload files' }));
+  await member.page.keyboard.press('Enter');
+  await member.page.getByRole('status').filter({ hasText: 'Files uploaded.' }).waitFor();
+  await keyTo(member.page, member.page.getByRole('button', { name: 'Submit delivery' }));
+  await member.page.keyboard.press('Enter');
+  await member.page.getByText('Delivery "Keyboard delivery" submitted').waitFor();
+  expectCleanAndProtected(member, PORTAL_CSP);
+  await member.context.close();
+
+  // Ada: the inbox, the delivery, Download with Enter: the same bytes.
+  await keyTo(requester.page, requester.page.getByRole('link', { name: 'Inbox', exact: true }), { backwards: true });
+  await requester.page.keyboard.press('Enter');
+  await heading(requester.page, 'Inbox');
+  await keyTo(requester.page, requester.page.getByRole('link', { name: 'Keyboard delivery' }));
+  await requester.page.keyboard.press('Enter');
+  await heading(requester.page, 'Keyboard delivery');
+  await keyTo(requester.page, requester.page.getByRole('button', { name: 'Download' }));
+  const [download] = await Promise.all([requester.page.waitForEvent('download'), requester.page.keyboard.press('Enter')]);
+  expect(download.suggestedFilename()).toBe('keyboard.csv');
+  expect(fs.readFileSync((await download.path())!).equals(content)).toBe(true);
+  expectCleanAndProtected(requester, PORTAL_CSP);
+  await requester.context.close();
+});
+
 test('an operator creates an organization with its first admin, by keyboard, and the admin is invited', async () => {
   const watched = await openPortal(browser, base);
   const { page } = watched;
@@ -485,7 +569,10 @@ test('a requester pages through 55 organizations with the keyboard, and keeps a 
   const released = await api(app, 'POST', `/v1/deliveries/${deliveryId}/submit`, { token: world.mia.token });
   expect(released.status).toBe(200);
   app.clock.set(new Date(released.body.expiresAt));
-  expect(await purgeExpired(app.services)).toMatchObject({ deliveriesPurged: 1, itemsShredded: 2 });
+  // Deliveries of earlier tests expire with it: at least this one (its two files) is purged.
+  const report = await purgeExpired(app.services);
+  expect(report.deliveriesPurged).toBeGreaterThanOrEqual(1);
+  expect(report.itemsShredded).toBeGreaterThanOrEqual(2);
 
   const watched = await openPortal(browser, base);
   const { page } = watched;
@@ -535,7 +622,7 @@ test('a requester pages through 55 organizations with the keyboard, and keeps a 
   // "Who accessed my data": the purge, with the same receipt.
   await page.getByRole('link', { name: 'Who accessed my data' }).click();
   await heading(page, 'Who accessed my data');
-  const purgedRow = page.locator('tbody tr', { hasText: 'Delivery deleted after 32 days' });
+  const purgedRow = page.locator('tbody tr', { hasText: 'Delivery deleted after 32 days' }).filter({ hasText: 'Your claims history' });
   await purgedRow.waitFor();
   await expectAccessible(page, 'who accessed my data');
   await page.screenshot({ path: 'docs/screenshots/portal-access.png', fullPage: true });
