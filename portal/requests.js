@@ -3,30 +3,71 @@ import * as client from './api.js';
 import { bytes, errorBox, field, h, page, pagedTable, pageQuery, say, showError, submitting, when } from './dom.js';
 import { me } from './session.js';
 
+const STATUS_CHOICES = { open: 'Open', declined: 'Declined', withdrawn: 'Withdrawn', '': 'All' };
+
 export async function requestsPage() {
   const admin = me.role === 'org_admin';
   const error = errorBox();
   const slot = h('div', {}, h('p', {}, 'Loading requests…'));
-  page(admin ? 'Requests' : 'Requests assigned to me', error, slot);
-  try {
-    // The API shows a member only the requests assigned to them; admins see all and may assign to members and keys.
-    const assignees = admin ? await assigneeChoices() : [];
-    const names = new Map(assignees.map((choice) => [choice.id, choice.text]));
-    await pagedTable(
-      slot,
-      [
-        ['Purpose', (request) => request.purpose],
-        ['Categories', (request) => request.categories.join(', ')],
-        ['Received', (request) => when(request.createdAt)],
-        ['Assigned to', (request) => (request.assignee ? names.get(request.assignee.id) || (request.assignee.id === me.id ? 'me' : request.assignee.type) : 'nobody')],
-        admin ? ['Assign', (request) => assignControl(request, assignees, names, error)] : ['Deliver', (request) => h('a', { href: `#/requests/${request.id}/deliver`, 'aria-label': `Prepare a delivery for "${request.purpose}"` }, 'Prepare delivery')],
-      ],
-      (cursor) => client.api('GET', pageQuery('/v1/requests?status=open', cursor)),
-      { empty: admin ? 'No open requests.' : 'No open requests are assigned to you.', noun: 'requests' },
-    );
-  } catch (failure) {
-    showError(error, failure);
+  const status = h('select', { name: 'status', onchange: () => load() }, Object.entries(STATUS_CHOICES).map(([value, text]) => h('option', { value }, text)));
+  page(admin ? 'Requests' : 'Requests assigned to me', h('label', { class: 'inline-label' }, h('span', {}, 'Show'), status), error, slot);
+  // The API shows a member only the requests assigned to them; admins see all and may assign to members and keys.
+  const assignees = admin ? await assigneeChoices().catch(() => []) : [];
+  const names = new Map(assignees.map((choice) => [choice.id, choice.text]));
+
+  async function load() {
+    error.textContent = '';
+    const chosen = status.value;
+    const which = chosen ? `${STATUS_CHOICES[chosen].toLowerCase()} requests` : 'requests';
+    try {
+      await pagedTable(
+        slot,
+        [
+          ['Purpose', (request) => request.purpose],
+          ['Categories', (request) => request.categories.join(', ')],
+          ['Received', (request) => when(request.createdAt)],
+          ['Status', (request) => request.status],
+          ['Assigned to', (request) => (request.assignee ? names.get(request.assignee.id) || (request.assignee.id === me.id ? 'me' : request.assignee.type) : 'nobody')],
+          admin ? ['Actions', (request) => adminActions(request)] : ['Deliver', deliverLink],
+        ],
+        (cursor) => client.api('GET', pageQuery(chosen ? `/v1/requests?status=${chosen}` : '/v1/requests', cursor)),
+        { empty: admin ? `No ${which}.` : `No ${which} are assigned to you.`, noun: 'requests' },
+      );
+    } catch (failure) {
+      showError(error, failure);
+    }
   }
+
+  function adminActions(request) {
+    if (request.status !== 'open') return '—';
+    return h('div', { class: 'actions' }, assignControl(request, assignees, names, error), declineButton(request));
+  }
+
+  function declineButton(request) {
+    const decline = async () => {
+      // The reason is shown to the requester (not kept in the receipt or the audit log); it may stay empty.
+      const reason = window.prompt(`Decline the request "${request.purpose}"? It cannot be reopened. Reason for the requester (optional):`, '');
+      if (reason === null) return;
+      error.textContent = '';
+      try {
+        await client.api('POST', `/v1/requests/${encodeURIComponent(request.id)}/decline`, { body: reason.trim() ? { reason: reason.trim() } : {} });
+        say(`Request "${request.purpose}" declined.`);
+        await load();
+        // Its row is gone from this list: focus goes to the list's filter, not to the page body.
+        status.focus();
+      } catch (failure) {
+        showError(error, failure);
+      }
+    };
+    return h('button', { type: 'button', class: 'danger', 'aria-label': `Decline the request "${request.purpose}"`, onclick: decline }, 'Decline');
+  }
+
+  await load();
+}
+
+function deliverLink(request) {
+  if (request.status !== 'open') return '—';
+  return h('a', { href: `#/requests/${request.id}/deliver`, 'aria-label': `Prepare a delivery for "${request.purpose}"` }, 'Prepare delivery');
 }
 
 /** Active members by email, then the service principals of live API keys by key name. */
@@ -56,7 +97,7 @@ function assignControl(request, assignees, names, error) {
       showError(error, failure);
     }
   };
-  return h('div', { class: 'actions' }, select, h('button', { type: 'button', class: 'secondary', 'aria-label': `Assign the request "${request.purpose}"`, onclick: assign }, 'Assign'));
+  return [select, h('button', { type: 'button', class: 'secondary', 'aria-label': `Assign the request "${request.purpose}"`, onclick: assign }, 'Assign')];
 }
 
 /** PUT one file with XMLHttpRequest (fetch cannot report upload progress); refreshes the token once on a 401. */

@@ -505,6 +505,40 @@ test('keyboard alone: a requester opens a request with consent, a member uploads
   await requester.context.close();
 });
 
+test('an admin declines a request with a reason, by keyboard; it leaves the open list and shows under Declined', async () => {
+  for (const who of [world.acme.admin, world.bob]) await who.refresh();
+  const purpose = 'Please decline me';
+  const opened = await api(app, 'POST', '/v1/requests', { token: world.bob.token, body: { organizationId: world.acme.organizationId, purpose, categories: ['other'] } });
+  expect(opened.status).toBe(201);
+
+  const watched = await openPortal(browser, base);
+  const { page } = watched;
+  await keyboardSignIn(page, 'admin@acme.example');
+  await heading(page, 'API keys');
+  await keyTo(page, page.getByRole('link', { name: 'Requests', exact: true }), { backwards: true });
+  await page.keyboard.press('Enter');
+  await heading(page, 'Requests');
+  page.once('dialog', (dialog) => void dialog.accept('We hold no data about you.'));
+  await keyTo(page, page.getByRole('button', { name: `Decline the request "${purpose}"` }));
+  await page.keyboard.press('Enter');
+  await page.getByRole('status').filter({ hasText: `Request "${purpose}" declined.` }).waitFor();
+  await page.locator('tbody tr', { hasText: purpose }).waitFor({ state: 'detached' });
+  await expectAccessible(page, 'requests');
+
+  // Focus stayed on the page (on the list's filter): choose Declined with the arrow keys.
+  await page.waitForFunction(() => document.activeElement?.getAttribute('name') === 'status', undefined, { timeout: 5000 });
+  await page.keyboard.press('ArrowDown');
+  const row = page.locator('tbody tr', { hasText: purpose });
+  await row.waitFor();
+  expect(await row.getByRole('cell', { name: 'declined', exact: true }).count()).toBe(1);
+
+  const seen = await api(app, 'GET', `/v1/requests/${opened.body.id}`, { token: world.bob.token });
+  expect(seen.body).toMatchObject({ status: 'declined', decline: { reason: 'We hold no data about you.' } });
+  expect((await api(app, 'GET', `/v1/requests/${opened.body.id}/consent`, { token: world.bob.token })).body.payload.status).toBe('declined');
+  expectCleanAndProtected(watched, PORTAL_CSP);
+  await watched.context.close();
+});
+
 test('an operator creates an organization with its first admin, by keyboard, and the admin is invited', async () => {
   const watched = await openPortal(browser, base);
   const { page } = watched;
