@@ -58,25 +58,31 @@ export async function auditPage() {
     }
   }
 
+  /** Ids in events become member emails and key names where this admin can list them; read once per visit. */
+  let names = null;
+  async function eventNames() {
+    const [emails, keys] = await Promise.all([
+      client.memberEmails(me.organizationId),
+      client.allItems(`/v1/organizations/${encodeURIComponent(me.organizationId)}/api-keys`).catch(() => []),
+    ]);
+    return new Map([...emails, ...keys.map((key) => [key.id, `API key "${key.name}"`])]);
+  }
+
   async function load() {
     error.textContent = '';
     // The old rows go at once: a table still showing the previous filter's events would mislead.
     slot.replaceChildren(h('p', {}, 'Loading events…'));
     try {
-      // Ids in events become member emails and key names where this admin can list them.
-      const [emails, keys] = await Promise.all([
-        client.memberEmails(me.organizationId),
-        client.allItems(`/v1/organizations/${encodeURIComponent(me.organizationId)}/api-keys`).catch(() => []),
-      ]);
-      const names = new Map([...emails, ...keys.map((key) => [key.id, `API key "${key.name}"`])]);
+      names ??= eventNames();
+      const known = await names;
       await pagedTable(
         slot,
         [
           ['When', (item) => when(item.occurredAt)],
           ['What', (item) => h('span', { title: item.action }, actionText(item.action))],
-          ['Who', (item) => actorText(item.actor, names)],
-          ['Target', (item) => targetText(item.target, names)],
-          ['Details', (item) => detailsText(item.details, names)],
+          ['Who', (item) => actorText(item.actor, known)],
+          ['Target', (item) => targetText(item.target, known)],
+          ['Details', (item) => detailsText(item.details, known)],
         ],
         (cursor) => client.api('GET', query(cursor ? { limit: '50', cursor } : { limit: '50' })),
         { empty: 'No events match.', noun: 'events', caption: 'Newest first; narrow the filters or export the CSV for all of them' },

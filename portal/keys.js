@@ -114,8 +114,11 @@ export async function keysPage() {
     row.focus();
   }
 
+  // Creators' emails: read once per visit of the page, not again after each create, rotate or revoke.
+  let creators = null;
   async function load() {
-    const emails = await client.memberEmails(organizationId);
+    creators ??= client.memberEmails(organizationId);
+    const emails = await creators;
     await pagedTable(
       tableSlot,
       [
