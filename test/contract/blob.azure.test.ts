@@ -13,7 +13,7 @@ if (accountUrl) {
   console.info('Skipping the Azure Blob contract: TEST_BLOB_ACCOUNT_URL is not set');
   // Reason for skipping: this machine and CI reach no Azure service, so the contract cannot run against a real Azure Storage account
   // here; it runs, unchanged, when its TEST_* settings are present (README: "What is verified here").
-  describe.skip('BlobStore contract on a real Azure account (skipped: TEST_BLOB_ACCOUNT_URL is not set)', () => {
+  describe.skip('BlobStore contract on a real Azure account — skipped because TEST_BLOB_ACCOUNT_URL is not set (no Azure from here)', () => {
     it('runs when TEST_BLOB_ACCOUNT_URL is set', () => undefined);
   });
 }

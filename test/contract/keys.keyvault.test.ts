@@ -142,7 +142,7 @@ if (vaultUrl) {
   console.info('Skipping the Key Vault contract on a real vault: TEST_KEY_VAULT_URL is not set');
   // Reason for skipping: this machine and CI reach no Azure service, so the contract cannot run against a real Key Vault
   // here; it runs, unchanged, when its TEST_* settings are present (README: "What is verified here").
-  describe.skip('KeyProvider contract on a real Key Vault (skipped: TEST_KEY_VAULT_URL is not set)', () => {
+  describe.skip('KeyProvider contract on a real Key Vault — skipped because TEST_KEY_VAULT_URL is not set (no Azure from here)', () => {
     it('runs when TEST_KEY_VAULT_URL is set', () => undefined);
   });
 }

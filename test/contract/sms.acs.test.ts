@@ -79,7 +79,7 @@ if ((connectionString || endpoint) && from && to) {
   console.info('Skipping the SmsSender contract on real ACS: TEST_ACS_SMS_CONNECTION_STRING (or TEST_ACS_SMS_ENDPOINT), TEST_ACS_SMS_FROM and TEST_ACS_SMS_TO are not set');
   // Reason for skipping: this machine and CI reach no Azure service, so the contract cannot run against a real Azure Communication Services resource (it sends real SMS)
   // here; it runs, unchanged, when its TEST_* settings are present (README: "What is verified here").
-  describe.skip('SmsSender contract on a real ACS resource (skipped: TEST_ACS_SMS_* are not set)', () => {
+  describe.skip('SmsSender contract on a real ACS resource — skipped because TEST_ACS_SMS_* are not set (no Azure from here)', () => {
     it('runs when TEST_ACS_SMS_CONNECTION_STRING or TEST_ACS_SMS_ENDPOINT, TEST_ACS_SMS_FROM and TEST_ACS_SMS_TO are set', () => undefined);
   });
 }
